@@ -1,0 +1,179 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  registerDecorator,
+  validateSync,
+  ValidateIf,
+  type ValidationError as ClassValidatorError,
+} from 'class-validator';
+
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DATABASE_URL_FORM = 'postgres://USER:PASSWORD@HOST:5432/DATABASE';
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  return value;
+};
+
+/** Accepts postgres:// and postgresql:// URLs that name a host and a database. */
+function IsPostgresUrl(): PropertyDecorator {
+  return (target, propertyName) =>
+    registerDecorator({
+      name: 'isPostgresUrl',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return false;
+          try {
+            const url = new URL(value);
+            return (
+              (url.protocol === 'postgres:' || url.protocol === 'postgresql:') &&
+              url.hostname !== '' &&
+              url.pathname.length > 1
+            );
+          } catch {
+            return false;
+          }
+        },
+        // The value is never echoed: it usually carries a password.
+        defaultMessage: () => `DATABASE_URL must have the form ${DATABASE_URL_FORM}`,
+      },
+    });
+}
+
+/**
+ * What the data layer and the migration CLI need. The CLI validates only this,
+ * so a one-shot migration job does not need the HTTP settings.
+ */
+export class DatabaseEnvironment {
+  @IsIn(NODE_ENVS, { message: `NODE_ENV must be one of: ${NODE_ENVS.join(', ')}` })
+  NODE_ENV: (typeof NODE_ENVS)[number] = 'development';
+
+  // Required in production; elsewhere its absence selects the embedded PostgreSQL.
+  @ValidateIf((env: DatabaseEnvironment) => env.NODE_ENV === 'production' || env.DATABASE_URL !== undefined)
+  @IsPostgresUrl()
+  DATABASE_URL?: string;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DB_POOL_MAX must be an integer from 1 to 100' })
+  @Min(1, { message: 'DB_POOL_MAX must be an integer from 1 to 100' })
+  @Max(100, { message: 'DB_POOL_MAX must be an integer from 1 to 100' })
+  DB_POOL_MAX = 10;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
+  @Min(100, { message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
+  @Max(60000, { message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
+  DB_CONNECT_TIMEOUT_MS = 2000;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @Min(1000, { message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @Max(3_600_000, { message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  DB_IDLE_TIMEOUT_MS = 30_000;
+
+  @Type(() => Number)
+  @IsInt({ message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @Min(100, { message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @Max(600_000, { message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
+  DB_STATEMENT_TIMEOUT_MS = 5000;
+
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'DB_MIGRATE_ON_START must be true or false' })
+  DB_MIGRATE_ON_START = false;
+
+  @IsString()
+  @MinLength(1, { message: 'EMBEDDED_DB_DIR must not be empty' })
+  EMBEDDED_DB_DIR = '.data/postgres';
+
+  @Type(() => Number)
+  @IsInt({ message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
+  @Min(1024, { message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
+  @Max(65535, { message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
+  EMBEDDED_DB_PORT = 54329;
+}
+
+/** Every setting of the service: the one class that validates the environment at start-up. */
+export class EnvironmentVariables extends DatabaseEnvironment {
+  @Type(() => Number)
+  @IsInt({ message: 'PORT must be an integer from 1 to 65535' })
+  @Min(1, { message: 'PORT must be an integer from 1 to 65535' })
+  @Max(65535, { message: 'PORT must be an integer from 1 to 65535' })
+  PORT = 8000;
+
+  @IsString()
+  @MinLength(1, { message: 'HOST must not be empty' })
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigValidationError';
+  }
+}
+
+type EnvClass<T> = new () => T;
+
+/**
+ * Validates the whole environment in one pass so that one message names every
+ * missing or bad variable, instead of failing on the first and hiding the rest.
+ */
+export function validateEnvironment<T extends object>(cls: EnvClass<T>, raw: Record<string, unknown>): T {
+  // An empty assignment (`PORT=`) means "not set", as in most .env tooling.
+  const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ''));
+  const env = plainToInstance(cls, present, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
+  if (errors.length > 0) {
+    throw new ConfigValidationError(errors.flatMap(describe));
+  }
+  return env;
+}
+
+function describe(error: ClassValidatorError): string[] {
+  if (error.property === 'DATABASE_URL' && error.value === undefined) {
+    return [`DATABASE_URL is required when NODE_ENV=production; expected ${DATABASE_URL_FORM}`];
+  }
+  // One message per variable: each constraint of a variable states the whole accepted form.
+  const messages = Object.values(error.constraints ?? {});
+  return messages.length > 0 ? [messages[0]] : [`${error.property} is invalid`];
+}
+
+/**
+ * process.env plus an optional .env file; real environment variables win, so
+ * production (which has no .env) is configured by its environment alone.
+ */
+export function readEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  envFile = '.env',
+): Record<string, string | undefined> {
+  let fromFile: Record<string, string> = {};
+  try {
+    fromFile = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  return { ...fromFile, ...env };
+}

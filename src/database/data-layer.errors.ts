@@ -1,0 +1,60 @@
+/**
+ * Errors of the data layer. Each has a stable `code` (the API's error code) so
+ * the HTTP filter maps classes to problem documents without looking at
+ * messages, and services never need to know about HTTP.
+ */
+export abstract class DataLayerError extends Error {
+  abstract readonly code: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Missing and not-owned are the same error, so nobody can detect another user's task. */
+export class TaskNotFoundError extends DataLayerError {
+  readonly code = 'TASK_NOT_FOUND';
+
+  constructor() {
+    super('Task not found');
+  }
+}
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends DataLayerError {
+  readonly code = 'VALIDATION_ERROR';
+
+  constructor(
+    readonly errors: FieldProblem[],
+    options?: ErrorOptions,
+  ) {
+    super(errors.map((e) => `${e.field} ${e.message}`).join('; '), options);
+  }
+
+  static field(field: string, message: string, options?: ErrorOptions): ValidationError {
+    return new ValidationError([{ field, message }], options);
+  }
+}
+
+/** A conditional write (If-Match) whose versions do not include the current one. */
+export class VersionConflictError extends DataLayerError {
+  readonly code = 'PRECONDITION_FAILED';
+
+  constructor(readonly currentVersion?: number) {
+    super('The task has been changed since the given version');
+  }
+}
+
+/** The database could not be reached or did not answer in time; the cause is kept for the logs. */
+export class DatabaseConnectionError extends DataLayerError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

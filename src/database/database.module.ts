@@ -1,0 +1,110 @@
+import { MikroORM } from '@mikro-orm/core';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { EnvironmentVariables } from '../config/environment.js';
+import { DatabaseConnectionError } from './data-layer.errors.js';
+import { describeDatabaseUrl, resolveDatabaseUrl, type DatabaseTarget } from './database-url.js';
+import { buildOrmOptions } from './orm-options.js';
+
+export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
+
+type Config = ConfigService<EnvironmentVariables, true>;
+
+/** Which PostgreSQL the service uses: DATABASE_URL, or the development embedded one it starts. */
+@Module({
+  providers: [
+    {
+      provide: DATABASE_TARGET,
+      inject: [ConfigService],
+      useFactory: (config: Config): Promise<DatabaseTarget> => {
+        const log = new Logger('EmbeddedPostgres');
+        return resolveDatabaseUrl(
+          {
+            DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+            EMBEDDED_DB_DIR: config.get('EMBEDDED_DB_DIR', { infer: true }),
+            EMBEDDED_DB_PORT: config.get('EMBEDDED_DB_PORT', { infer: true }),
+          },
+          (line) => log.debug(line),
+        );
+      },
+    },
+  ],
+  exports: [DATABASE_TARGET],
+})
+class DatabaseTargetModule {}
+
+/**
+ * Verifies the connection before the service accepts requests, applies
+ * migrations where that is allowed, and stops the embedded PostgreSQL last.
+ */
+@Injectable()
+class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('Database');
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly config: ConfigService<EnvironmentVariables, true>,
+    @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const where = describeDatabaseUrl(this.target.url);
+    // MikroORM connects lazily; connect now so a wrong URL fails here, not on the first request.
+    await this.orm.connect();
+    const check = await this.orm.checkConnection();
+    if (!check.ok) {
+      throw new DatabaseConnectionError(`Cannot connect to PostgreSQL at ${where}: ${check.reason}`, {
+        cause: check.error,
+      });
+    }
+    // Only the zero-setup development database migrates itself; in production a
+    // one-shot `npm run migration:up` job does it, so replicas never race on DDL.
+    const migrate =
+      this.target.embedded !== undefined || this.config.get('DB_MIGRATE_ON_START', { infer: true });
+    if (migrate) {
+      const applied = await this.orm.migrator.up();
+      if (applied.length > 0) this.logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+    }
+    const kind = this.target.embedded ? 'embedded PostgreSQL' : 'PostgreSQL';
+    const dataDir = this.target.embedded
+      ? ` (data in ${this.config.get('EMBEDDED_DB_DIR', { infer: true })})`
+      : '';
+    this.logger.log(`using ${kind} at ${where}${dataDir}`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.target.embedded) return;
+    // The pool must be closed before the server goes, or its idle clients error.
+    await this.orm.close();
+    await this.target.embedded.stop();
+  }
+}
+
+@Module({
+  imports: [
+    MikroOrmModule.forRootAsync({
+      driver: PostgreSqlDriver,
+      imports: [DatabaseTargetModule],
+      inject: [ConfigService, DATABASE_TARGET],
+      useFactory: (config: Config, target: DatabaseTarget) =>
+        buildOrmOptions(target.url, {
+          DB_POOL_MAX: config.get('DB_POOL_MAX', { infer: true }),
+          DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
+          DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
+          DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
+        }),
+    }),
+    DatabaseTargetModule,
+  ],
+  providers: [DatabaseLifecycle],
+})
+export class DatabaseModule {}

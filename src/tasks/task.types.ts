@@ -1,0 +1,54 @@
+/** A task as the data layer returns it; the HTTP layer maps it to the response shape. */
+export interface TaskRecord {
+  id: string;
+  userId: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+export interface NewTask {
+  title: string;
+  description?: string | null;
+  completed?: boolean;
+}
+
+export interface TaskPatch {
+  title?: string;
+  description?: string | null;
+  completed?: boolean;
+}
+
+export const TASK_SORTS = ['createdAt', '-createdAt', 'updatedAt', '-updatedAt', 'title', '-title'] as const;
+export type TaskSort = (typeof TASK_SORTS)[number];
+
+/**
+ * Where a page ends: the sort key of its last task and that task's id (the
+ * tie-breaker). Timestamps are ISO 8601 with microseconds, the precision the
+ * database keeps, so no task is skipped or repeated between pages.
+ */
+export interface KeysetPosition {
+  key: string;
+  id: string;
+}
+
+export interface ListQuery {
+  completed?: boolean;
+  /** Case-insensitive substring of the title. */
+  q?: string;
+  sort: TaskSort;
+  limit: number;
+  after?: KeysetPosition;
+}
+
+export interface TaskPage {
+  items: TaskRecord[];
+  /** Position of the last item when more tasks follow it, else null. */
+  next: KeysetPosition | null;
+}
+
+/** The versions a conditional request (If-Match) accepts: a list, or any existing version. */
+export type IfMatch = readonly number[] | '*';

@@ -1,0 +1,205 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable } from '@nestjs/common';
+import { sql, type RawBuilder } from 'kysely';
+import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
+import { translateDriverError } from '../database/translate-driver-error.js';
+import type {
+  IfMatch,
+  KeysetPosition,
+  ListQuery,
+  NewTask,
+  TaskPage,
+  TaskPatch,
+  TaskRecord,
+  TaskSort,
+} from './task.types.js';
+
+interface TaskRow {
+  id: string;
+  user_id: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
+// cursors, and independent of the session's TimeZone and DateStyle.
+const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const COLUMNS = sql.raw(
+  `id, user_id, title, description, completed, ${iso('created_at')} as created_at, ` +
+    `${iso('updated_at')} as updated_at, version`,
+);
+
+const SORTS: Record<TaskSort, { column: 'created_at' | 'updated_at' | 'title'; descending: boolean }> = {
+  createdAt: { column: 'created_at', descending: false },
+  '-createdAt': { column: 'created_at', descending: true },
+  updatedAt: { column: 'updated_at', descending: false },
+  '-updatedAt': { column: 'updated_at', descending: true },
+  title: { column: 'title', descending: false },
+  '-title': { column: 'title', descending: true },
+};
+
+function toRecord(row: TaskRow): TaskRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    title: row.title,
+    description: row.description,
+    completed: row.completed,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    version: row.version,
+  };
+}
+
+function rejectNul(fields: Record<string, unknown>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    // PostgreSQL cannot store U+0000 in text; refuse it here with the field's name.
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      throw ValidationError.field(field, 'must not contain the NUL character');
+    }
+  }
+}
+
+/**
+ * The only code that touches the tasks table. Ownership is part of every
+ * method's signature and of the WHERE of every statement it runs, so no code
+ * path can read or change another user's task; a task that exists but is not
+ * the caller's is reported exactly like one that does not exist (404, never
+ * 403), so its existence cannot be detected. Each method runs one statement:
+ * writes are a single UPDATE/DELETE … RETURNING with the version check inside,
+ * so concurrent conditional writers cannot both win and there is no
+ * read-then-write window.
+ */
+@Injectable()
+export class TasksRepository {
+  constructor(private readonly em: EntityManager) {}
+
+  async create(ownerId: string, data: NewTask): Promise<TaskRecord> {
+    rejectNul({ userId: ownerId, title: data.title, description: data.description });
+    const rows = await this.run<TaskRow>(sql`
+      insert into tasks (user_id, title, description, completed)
+      values (${ownerId}, ${data.title}, ${data.description ?? null}, ${data.completed ?? false})
+      returning ${COLUMNS}`);
+    return toRecord(rows[0]);
+  }
+
+  async findOne(ownerId: string, id: string): Promise<TaskRecord> {
+    if (!UUID.test(id)) throw new TaskNotFoundError();
+    const rows = await this.run<TaskRow>(sql`
+      select ${COLUMNS} from tasks where id = ${id} and user_id = ${ownerId}`);
+    if (rows.length === 0) throw new TaskNotFoundError();
+    return toRecord(rows[0]);
+  }
+
+  /**
+   * Keyset pagination on (sort key, id): each page continues strictly after the
+   * previous page's last row, so rows inserted meanwhile never shift a page.
+   * One extra row is read to know whether another page exists.
+   */
+  async list(ownerId: string, query: ListQuery): Promise<TaskPage> {
+    const sort = SORTS[query.sort];
+    const column = sql.raw(sort.column);
+    const isTitle = sort.column === 'title';
+    const cmp = sql.raw(sort.descending ? '<' : '>');
+    const dir = sql.raw(sort.descending ? 'desc' : 'asc');
+    const conditions: RawBuilder<unknown>[] = [sql`user_id = ${ownerId}`];
+    if (query.completed !== undefined) conditions.push(sql`completed = ${query.completed}`);
+    if (query.q !== undefined) {
+      rejectNul({ q: query.q });
+      // lower() under an ICU collation folds case for all of Unicode, not just
+      // ASCII as the column's "C" collation would; LIKE wildcards in q are literal.
+      const pattern = `%${query.q.replace(/[\\%_]/g, '\\$&')}%`;
+      conditions.push(sql`lower(title collate "und-x-icu") like lower(${pattern}::text collate "und-x-icu")`);
+    }
+    if (query.after) {
+      if (!UUID.test(query.after.id)) throw ValidationError.field('cursor', 'is not a valid cursor');
+      conditions.push(
+        sql`(${column}, id) ${cmp} (${query.after.key}${sql.raw(isTitle ? '::text collate "C"' : '::timestamptz')}, ${query.after.id}::uuid)`,
+      );
+    }
+    const rows = await this.run<TaskRow & { sort_key: string }>(sql`
+      select ${COLUMNS}, ${sql.raw(isTitle ? 'title' : iso(sort.column))} as sort_key from tasks
+      where ${sql.join(conditions, sql` and `)}
+      order by ${column} ${dir}, id ${dir}
+      limit ${query.limit + 1}`);
+    const page = rows.slice(0, query.limit);
+    const last = page[page.length - 1];
+    const next: KeysetPosition | null =
+      rows.length > query.limit ? { key: last.sort_key, id: last.id } : null;
+    return { items: page.map(toRecord), next };
+  }
+
+  async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
+    if (!UUID.test(id)) throw new TaskNotFoundError();
+    rejectNul({ title: patch.title, description: patch.description });
+    const sets: RawBuilder<unknown>[] = [];
+    if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`);
+    if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`);
+    if (patch.completed !== undefined) sets.push(sql`completed = ${patch.completed}`);
+    if (sets.length === 0) {
+      throw ValidationError.field('body', 'must contain at least one of title, description, completed');
+    }
+    // `target` tells "not yours / not there" from "stale version" in the same
+    // statement; the version is re-checked by PostgreSQL against the latest row.
+    const rows = await this.run<Partial<TaskRow> & { current_version: number | null }>(sql`
+      with target as (
+        select id, version from tasks where id = ${id} and user_id = ${ownerId}
+      ), updated as (
+        update tasks t set ${sql.join(sets, sql`, `)}
+        from target
+        where t.id = target.id and t.user_id = ${ownerId}${this.versionCondition(ifMatch)}
+        returning t.*
+      )
+      select (select version from target) as current_version, u.* from (select 1) one
+      left join (select ${COLUMNS} from updated) u on true`);
+    return toRecord(this.written(rows[0], ifMatch) as TaskRow);
+  }
+
+  async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
+    if (!UUID.test(id)) throw new TaskNotFoundError();
+    const rows = await this.run<{ current_version: number | null; id: string | null }>(sql`
+      with target as (
+        select id, version from tasks where id = ${id} and user_id = ${ownerId}
+      ), deleted as (
+        delete from tasks t using target
+        where t.id = target.id and t.user_id = ${ownerId}${this.versionCondition(ifMatch)}
+        returning t.id
+      )
+      select (select version from target) as current_version, (select id from deleted) as id`);
+    this.written(rows[0], ifMatch);
+  }
+
+  private versionCondition(ifMatch?: IfMatch): RawBuilder<unknown> {
+    // '*' only asks that the task exists, which the join with `target` already does.
+    if (ifMatch === undefined || ifMatch === '*') return sql``;
+    return sql` and t.version = any(${[...ifMatch]}::int[])`;
+  }
+
+  /** Decides the outcome of a conditional write from its single result row. */
+  private written<T extends { current_version: number | null; id?: string | null }>(
+    row: T,
+    ifMatch?: IfMatch,
+  ): T {
+    if (row.id) return row;
+    // Not there (or not the caller's), or deleted by a concurrent request after
+    // our snapshot: without a precondition both are simply "not found".
+    if (row.current_version === null || ifMatch === undefined || ifMatch === '*')
+      throw new TaskNotFoundError();
+    throw new VersionConflictError(row.current_version);
+  }
+
+  private async run<R>(query: RawBuilder<unknown>): Promise<R[]> {
+    try {
+      const result = await query.execute(this.em.getKysely());
+      return result.rows as R[];
+    } catch (error) {
+      throw translateDriverError(error);
+    }
+  }
+}

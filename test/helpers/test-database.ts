@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { MikroORM } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { DatabaseEnvironment, validateEnvironment } from '../../src/config/environment';
+import { buildOrmOptions, type DatabaseSettings } from '../../src/database/orm-options';
+
+/** Every database a run creates starts with this, so teardown drops exactly those and nothing else. */
+export const TEST_DATABASE_PREFIX = 'tasks_test_';
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Runs statements on the server through the database the URL names (never one of ours being copied). */
+export async function adminQuery(serverUrl: string, ...statements: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The service's defaults, as production would get them from an empty environment. */
+export const testSettings: DatabaseSettings = validateEnvironment(DatabaseEnvironment, {});
+
+function runContext(): { serverUrl: string; runId: string; template: string } {
+  const serverUrl = process.env.TEST_DB_SERVER_URL;
+  const runId = process.env.TEST_DB_RUN_ID;
+  const template = process.env.TEST_DB_TEMPLATE;
+  if (!serverUrl || !runId || !template) {
+    throw new Error('No test database server: run the db tests through jest (npm test), which starts one');
+  }
+  return { serverUrl, runId, template };
+}
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of this test file's own: a copy of the migrated template (fast), or
+ * an empty one for migration tests. Dropped by the file's afterAll.
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
+  const { serverUrl, runId, template } = runContext();
+  const name = `${TEST_DATABASE_PREFIX}${runId}_${randomBytes(4).toString('hex')}`;
+  const from = options.empty ? '' : ` template "${template}"`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await adminQuery(serverUrl, `create database "${name}"${from}`);
+      break;
+    } catch (error) {
+      // 55006: another file is copying the template at this instant; try again shortly.
+      if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    name,
+    url: withDatabase(serverUrl, name),
+    drop: () => dropDatabase(serverUrl, name),
+  };
+}
+
+/**
+ * Drops a database once the pools closed by the test have really disconnected
+ * (pg resolves pool.end() before the server has seen every backend exit).
+ * FORCE would instead kill those backends and make their clients emit errors.
+ */
+async function dropDatabase(serverUrl: string, name: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await adminQuery(serverUrl, `drop database if exists "${name}"${attempt >= 40 ? ' with (force)' : ''}`);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt >= 40) throw error;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+export function openOrm(url: string, settings: Partial<DatabaseSettings> = {}): Promise<MikroORM> {
+  const options = buildOrmOptions(url, { ...testSettings, ...settings });
+  // The migrator's progress lines are for operators, not for test output.
+  return MikroORM.init({ ...options, migrations: { ...options.migrations, silent: true } });
+}
+
+/** A plain pg pool for asserting what is really in the database, independent of the code under test. */
+export function sqlClient(url: string): pg.Pool {
+  return new pg.Pool({ connectionString: url, max: 2 });
+}

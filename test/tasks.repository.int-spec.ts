@@ -1,0 +1,381 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { TaskNotFoundError, ValidationError, VersionConflictError } from '../src/database/data-layer.errors';
+import { TASK_SORTS, type TaskRecord, type TaskSort } from '../src/tasks/task.types';
+import { TasksRepository } from '../src/tasks/tasks.repository';
+import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+
+const ALICE = 'user_alice';
+const BOB = 'user_bob';
+const MISSING_ID = '00000000-0000-4000-8000-000000000000';
+
+let db: TestDatabase;
+let orm: MikroORM;
+let sql: pg.Pool;
+let repo: TasksRepository;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  orm = await openOrm(db.url);
+  sql = sqlClient(db.url);
+});
+
+beforeEach(async () => {
+  await sql.query('truncate tasks');
+  repo = new TasksRepository(orm.em.fork());
+});
+
+afterAll(async () => {
+  await orm?.close();
+  await sql?.end();
+  await db?.drop();
+});
+
+async function row(id: string) {
+  const { rows } = await sql.query('select * from tasks where id = $1', [id]);
+  return rows[0];
+}
+
+describe('create', () => {
+  it('stores the task for its owner with defaults set by the database', async () => {
+    const task = await repo.create(ALICE, { title: 'Buy milk' });
+
+    expect(task).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      userId: ALICE,
+      title: 'Buy milk',
+      description: null,
+      completed: false,
+      createdAt: expect.any(Date),
+      updatedAt: expect.any(Date),
+      version: 1,
+    });
+    expect(task.updatedAt.getTime()).toBe(task.createdAt.getTime());
+    const stored = await row(task.id);
+    expect(stored).toMatchObject({
+      user_id: ALICE,
+      title: 'Buy milk',
+      description: null,
+      completed: false,
+      version: 1,
+    });
+  });
+
+  it('stores description and completed when given', async () => {
+    const task = await repo.create(ALICE, { title: 'T', description: 'D', completed: true });
+    expect(await row(task.id)).toMatchObject({ description: 'D', completed: true });
+  });
+
+  it.each([
+    ['a blank title', { title: '   ' }, 'title', 'must not be blank'],
+    ['an empty title', { title: '' }, 'title', 'must not be blank'],
+    ['a title over 255 characters', { title: 'x'.repeat(256) }, 'title', 'must be 1 to 255 characters'],
+    [
+      'a description over 10,000 characters',
+      { title: 'T', description: 'd'.repeat(10_001) },
+      'description',
+      'must be at most 10000 characters',
+    ],
+    ['a NUL in the title', { title: 'a\u0000b' }, 'title', 'must not contain the NUL character'],
+    [
+      'a NUL in the description',
+      { title: 'T', description: '\u0000' },
+      'description',
+      'must not contain the NUL character',
+    ],
+  ])('refuses %s as a ValidationError, not a driver error', async (_case, data, field, message) => {
+    const error = await repo.create(ALICE, data).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).errors).toEqual([{ field, message }]);
+    expect((await sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(0);
+  });
+
+  it('counts the title limit in code points, as PostgreSQL does: 255 emoji fit', async () => {
+    const title = '😀'.repeat(255);
+    const task = await repo.create(ALICE, { title });
+    expect((await row(task.id)).title).toBe(title);
+  });
+
+  it('refuses an empty owner id', async () => {
+    const error = await repo.create('', { title: 'T' }).catch((e: unknown) => e);
+    expect((error as ValidationError).errors).toEqual([{ field: 'userId', message: 'must not be empty' }]);
+  });
+});
+
+describe('findOne', () => {
+  it('returns the owner’s task', async () => {
+    const created = await repo.create(ALICE, { title: 'Mine' });
+    await expect(repo.findOne(ALICE, created.id)).resolves.toEqual(created);
+  });
+
+  it.each([
+    ['another user’s task', async () => (await repo.create(BOB, { title: 'Bob’s' })).id],
+    ['a missing id', async () => MISSING_ID],
+    ['an id that is not a UUID', async () => 'not-a-uuid'],
+  ])('treats %s as not found', async (_case, idOf) => {
+    await expect(repo.findOne(ALICE, await idOf())).rejects.toThrow(TaskNotFoundError);
+  });
+});
+
+describe('update', () => {
+  let task: TaskRecord;
+  beforeEach(async () => {
+    task = await repo.create(ALICE, { title: 'Old', description: 'keep' });
+  });
+
+  it('changes only the given fields, bumps the version and updated_at in the database', async () => {
+    const updated = await repo.update(ALICE, task.id, { completed: true });
+
+    expect(updated).toEqual({ ...task, completed: true, version: 2, updatedAt: expect.any(Date) });
+    expect(updated.updatedAt.getTime()).toBeGreaterThan(task.updatedAt.getTime());
+    expect(await row(task.id)).toMatchObject({
+      title: 'Old',
+      description: 'keep',
+      completed: true,
+      version: 2,
+    });
+  });
+
+  it('clears the description with null', async () => {
+    const updated = await repo.update(ALICE, task.id, { description: null });
+    expect(updated.description).toBeNull();
+    expect((await row(task.id)).description).toBeNull();
+  });
+
+  it('counts a write of the current values as an update', async () => {
+    const updated = await repo.update(ALICE, task.id, { title: 'Old' });
+    expect(updated.version).toBe(2);
+  });
+
+  it('accepts a matching If-Match version, any of a list, or *', async () => {
+    await expect(repo.update(ALICE, task.id, { title: 'A' }, [1])).resolves.toMatchObject({ version: 2 });
+    await expect(repo.update(ALICE, task.id, { title: 'B' }, [7, 2])).resolves.toMatchObject({ version: 3 });
+    await expect(repo.update(ALICE, task.id, { title: 'C' }, '*')).resolves.toMatchObject({
+      version: 4,
+      title: 'C',
+    });
+  });
+
+  it('refuses a stale version with VersionConflictError and changes nothing', async () => {
+    const error = await repo.update(ALICE, task.id, { title: 'New' }, [5]).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect((error as VersionConflictError).currentVersion).toBe(1);
+    expect(await row(task.id)).toMatchObject({ title: 'Old', version: 1 });
+  });
+
+  it.each([
+    ['without a precondition', undefined],
+    ['with a matching version', [1]],
+    ['with *', '*' as const],
+  ])('treats another user’s task as not found (%s) and leaves it unchanged', async (_case, ifMatch) => {
+    await expect(repo.update(BOB, task.id, { title: 'Hijacked' }, ifMatch)).rejects.toThrow(
+      TaskNotFoundError,
+    );
+    expect(await row(task.id)).toMatchObject({ user_id: ALICE, title: 'Old', version: 1 });
+  });
+
+  it('treats a missing or malformed id as not found, also with If-Match', async () => {
+    await expect(repo.update(ALICE, MISSING_ID, { title: 'X' })).rejects.toThrow(TaskNotFoundError);
+    await expect(repo.update(ALICE, MISSING_ID, { title: 'X' }, [1])).rejects.toThrow(TaskNotFoundError);
+    await expect(repo.update(ALICE, 'nope', { title: 'X' })).rejects.toThrow(TaskNotFoundError);
+  });
+
+  it('refuses an empty patch and constraint violations as ValidationError', async () => {
+    await expect(repo.update(ALICE, task.id, {})).rejects.toThrow(ValidationError);
+    const error = await repo.update(ALICE, task.id, { title: ' ' }).catch((e: unknown) => e);
+    expect((error as ValidationError).errors).toEqual([{ field: 'title', message: 'must not be blank' }]);
+    expect(await row(task.id)).toMatchObject({ title: 'Old', version: 1 });
+  });
+
+  it('lets exactly one of 20 concurrent writers with the same version win', async () => {
+    const attempts = Array.from({ length: 20 }, (_, i) =>
+      new TasksRepository(orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }, [1]),
+    );
+    const results = await Promise.allSettled(attempts);
+
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost.map((r) => r.reason instanceof VersionConflictError)).toEqual(Array(19).fill(true));
+    expect(await row(task.id)).toMatchObject({ version: 2 });
+  });
+
+  it('applies all of 20 concurrent unconditional writes', async () => {
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        new TasksRepository(orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }),
+      ),
+    );
+    expect(await row(task.id)).toMatchObject({ version: 21 });
+  });
+});
+
+describe('delete', () => {
+  let task: TaskRecord;
+  beforeEach(async () => {
+    task = await repo.create(ALICE, { title: 'Doomed' });
+  });
+
+  it('deletes the owner’s task', async () => {
+    await repo.delete(ALICE, task.id);
+    expect(await row(task.id)).toBeUndefined();
+    await expect(repo.delete(ALICE, task.id)).rejects.toThrow(TaskNotFoundError);
+  });
+
+  it('honours If-Match', async () => {
+    const error = await repo.delete(ALICE, task.id, [2]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VersionConflictError);
+    expect(await row(task.id)).toBeDefined();
+    await repo.delete(ALICE, task.id, [1]);
+    expect(await row(task.id)).toBeUndefined();
+  });
+
+  it.each([undefined, [1], '*' as const])(
+    'treats another user’s task as not found (If-Match %p) and keeps it',
+    async (ifMatch) => {
+      await expect(repo.delete(BOB, task.id, ifMatch)).rejects.toThrow(TaskNotFoundError);
+      expect(await row(task.id)).toMatchObject({ user_id: ALICE, version: 1 });
+    },
+  );
+
+  it('treats missing and malformed ids as not found', async () => {
+    await expect(repo.delete(ALICE, MISSING_ID)).rejects.toThrow(TaskNotFoundError);
+    await expect(repo.delete(ALICE, MISSING_ID, '*')).rejects.toThrow(TaskNotFoundError);
+    await expect(repo.delete(ALICE, '123')).rejects.toThrow(TaskNotFoundError);
+  });
+});
+
+describe('list', () => {
+  it('returns an empty page for a user with no tasks', async () => {
+    await repo.create(BOB, { title: 'Bob’s' });
+    await expect(repo.list(ALICE, { sort: '-createdAt', limit: 20 })).resolves.toEqual({
+      items: [],
+      next: null,
+    });
+  });
+
+  it('never returns another user’s tasks', async () => {
+    const mine = await repo.create(ALICE, { title: 'Mine' });
+    await repo.create(BOB, { title: 'Mine too' });
+    const page = await repo.list(ALICE, { sort: '-createdAt', limit: 20, q: 'mine' });
+    expect(page.items.map((t) => t.id)).toEqual([mine.id]);
+  });
+
+  it('filters by completed', async () => {
+    const done = await repo.create(ALICE, { title: 'done', completed: true });
+    const open = await repo.create(ALICE, { title: 'open' });
+    const ids = async (completed: boolean) =>
+      (await repo.list(ALICE, { sort: 'title', limit: 20, completed })).items.map((t) => t.id);
+    expect(await ids(true)).toEqual([done.id]);
+    expect(await ids(false)).toEqual([open.id]);
+  });
+
+  it('matches q as a case-insensitive substring of the title, across Unicode, with wildcards literal', async () => {
+    const titles = ['Buy MILK', 'milkshake', 'École', 'CAFÉ au lait', '100% done', 'under_score', 'plain'];
+    for (const title of titles) await repo.create(ALICE, { title });
+    const match = async (q: string) =>
+      (await repo.list(ALICE, { sort: 'title', limit: 20, q })).items.map((t) => t.title);
+
+    expect(await match('milk')).toEqual(['Buy MILK', 'milkshake']);
+    expect(await match('école')).toEqual(['École']);
+    expect(await match('café')).toEqual(['CAFÉ au lait']);
+    expect(await match('%')).toEqual(['100% done']);
+    expect(await match('_')).toEqual(['under_score']);
+    expect(await match('nothing')).toEqual([]);
+  });
+
+  it('sorts titles by code point, not by locale', async () => {
+    for (const title of ['b', 'B', 'a', 'Z', 'é', '😀']) await repo.create(ALICE, { title });
+    const page = await repo.list(ALICE, { sort: 'title', limit: 20 });
+    expect(page.items.map((t) => t.title)).toEqual(['B', 'Z', 'a', 'b', 'é', '😀']);
+  });
+
+  it('sets next only when another task follows', async () => {
+    for (let i = 0; i < 3; i++) await repo.create(ALICE, { title: `t${i}` });
+    const full = await repo.list(ALICE, { sort: 'title', limit: 3 });
+    expect(full.next).toBeNull();
+    const partial = await repo.list(ALICE, { sort: 'title', limit: 2 });
+    expect(partial.next).toEqual({ key: 't1', id: partial.items[1].id });
+  });
+
+  it('refuses a position whose id is not a UUID', async () => {
+    const error = await repo
+      .list(ALICE, { sort: 'title', limit: 2, after: { key: 'x', id: 'nope' } })
+      .catch((e: unknown) => e);
+    expect((error as ValidationError).errors).toEqual([
+      { field: 'cursor', message: 'is not a valid cursor' },
+    ]);
+  });
+
+  describe('keyset pagination', () => {
+    // 23 tasks, several sharing a created_at (one statement) and a title, so the
+    // id tie-breaker matters; plus updates so updated_at differs from created_at.
+    let expected: Map<TaskSort, string[]>;
+
+    beforeEach(async () => {
+      await sql.query(
+        `insert into tasks (user_id, title, completed)
+         select $1, 'same title', n % 2 = 0 from generate_series(1, 8) n`,
+        [ALICE],
+      );
+      for (let i = 0; i < 12; i++)
+        await repo.create(ALICE, { title: `task ${String.fromCharCode(97 + (i % 5))}${i}` });
+      await sql.query(`update tasks set completed = true where title like 'task a%'`);
+      for (let i = 0; i < 3; i++) await repo.create(BOB, { title: `bob ${i}` });
+      const orderBy: Record<TaskSort, string> = {
+        createdAt: 'created_at asc, id asc',
+        '-createdAt': 'created_at desc, id desc',
+        updatedAt: 'updated_at asc, id asc',
+        '-updatedAt': 'updated_at desc, id desc',
+        title: 'title asc, id asc',
+        '-title': 'title desc, id desc',
+      };
+      expected = new Map();
+      for (const sort of TASK_SORTS) {
+        const { rows } = await sql.query(
+          `select id from tasks where user_id = $1 order by ${orderBy[sort]}`,
+          [ALICE],
+        );
+        expected.set(
+          sort,
+          rows.map((r) => r.id as string),
+        );
+      }
+    });
+
+    it.each(TASK_SORTS.flatMap((sort) => [1, 5, 20].map((limit) => [sort, limit] as const)))(
+      'walks every task exactly once, in order, under %s with pages of %i',
+      async (sort, limit) => {
+        const seen: string[] = [];
+        let after = undefined;
+        for (let pages = 0; pages < 100; pages++) {
+          const page: Awaited<ReturnType<TasksRepository['list']>> = await repo.list(ALICE, {
+            sort,
+            limit,
+            after,
+          });
+          expect(page.items.length).toBeLessThanOrEqual(limit);
+          seen.push(...page.items.map((t) => t.id));
+          if (!page.next) break;
+          after = page.next;
+        }
+        expect(seen).toEqual(expected.get(sort));
+      },
+    );
+
+    it('keeps its place while tasks are inserted between pages', async () => {
+      const first = await repo.list(ALICE, { sort: 'createdAt', limit: 10 });
+      const added = await repo.create(ALICE, { title: 'late arrival' });
+      const seen = first.items.map((t) => t.id);
+      let after = first.next ?? undefined;
+      while (after) {
+        const page = await repo.list(ALICE, { sort: 'createdAt', limit: 10, after });
+        seen.push(...page.items.map((t) => t.id));
+        after = page.next ?? undefined;
+      }
+      expect(seen).toEqual([...expected.get('createdAt')!, added.id]);
+    });
+  });
+});
