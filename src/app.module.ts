@@ -14,11 +14,11 @@ import { TasksModule } from './tasks/tasks.module.js';
       useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
         pinoHttp: {
           level: config.get('LOG_LEVEL', { infer: true }),
-          // JSON lines for log shippers in production; readable lines for people elsewhere.
+          // Readable lines for a developer; JSON lines for log shippers (and tests) elsewhere.
           transport:
-            config.get('NODE_ENV', { infer: true }) === 'production'
-              ? undefined
-              : { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } },
+            config.get('NODE_ENV', { infer: true }) === 'development'
+              ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } }
+              : undefined,
           redact: ['req.headers.authorization', 'req.headers.cookie'],
         },
       }),

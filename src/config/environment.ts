@@ -147,7 +147,9 @@ export function validateEnvironment<T extends object>(cls: EnvClass<T>, raw: Rec
   const env = plainToInstance(cls, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
   if (errors.length > 0) {
-    throw new ConfigValidationError(errors.flatMap(describe));
+    // Alphabetical, so the message reads like the .env.example it points to.
+    const sorted = [...errors].sort((a, b) => a.property.localeCompare(b.property));
+    throw new ConfigValidationError(sorted.flatMap(describe));
   }
   return env;
 }
@@ -163,12 +165,14 @@ function describe(error: ClassValidatorError): string[] {
 
 /**
  * process.env plus an optional .env file; real environment variables win, so
- * production (which has no .env) is configured by its environment alone.
+ * production (which has no .env) is configured by its environment alone. Tests
+ * (NODE_ENV=test, which jest sets) never read a developer's .env.
  */
 export function readEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   envFile = '.env',
 ): Record<string, string | undefined> {
+  if (env.NODE_ENV === 'test') return { ...env };
   let fromFile: Record<string, string> = {};
   try {
     fromFile = parseEnv(readFileSync(envFile, 'utf8')) as Record<string, string>;

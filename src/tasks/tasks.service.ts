@@ -24,7 +24,7 @@ const codePoints = (s: string) => {
 export class TasksService {
   constructor(private readonly tasks: TasksRepository) {}
 
-  create(ownerId: string, input: NewTask): Promise<TaskRecord> {
+  async create(ownerId: string, input: NewTask): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
     const title = this.title(input.title, problems);
     this.description(input.description, problems);
@@ -36,11 +36,11 @@ export class TasksService {
     });
   }
 
-  get(ownerId: string, id: string): Promise<TaskRecord> {
+  async get(ownerId: string, id: string): Promise<TaskRecord> {
     return this.tasks.findOne(ownerId, id);
   }
 
-  list(ownerId: string, query: Partial<ListQuery>): Promise<TaskPage> {
+  async list(ownerId: string, query: Partial<ListQuery>): Promise<TaskPage> {
     const problems: FieldProblem[] = [];
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
@@ -53,7 +53,7 @@ export class TasksService {
     return this.tasks.list(ownerId, { ...query, sort: query.sort ?? '-createdAt', limit });
   }
 
-  update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
+  async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
     const changes: TaskPatch = {};
     if (patch.title !== undefined) changes.title = this.title(patch.title, problems);
@@ -66,7 +66,7 @@ export class TasksService {
     return this.tasks.update(ownerId, id, changes, ifMatch);
   }
 
-  delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
+  async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
     return this.tasks.delete(ownerId, id, ifMatch);
   }
 

@@ -1,0 +1,124 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  ConfigValidationError,
+  DatabaseEnvironment,
+  EnvironmentVariables,
+  readEnvironment,
+  validateEnvironment,
+} from './environment';
+
+const problemsOf = (env: Record<string, string>, cls: new () => object = EnvironmentVariables) => {
+  try {
+    validateEnvironment(cls, env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('validateEnvironment', () => {
+  it('gives every setting its documented default', () => {
+    expect({ ...validateEnvironment(EnvironmentVariables, {}) }).toEqual({
+      NODE_ENV: 'development',
+      DATABASE_URL: undefined,
+      DB_POOL_MAX: 10,
+      DB_CONNECT_TIMEOUT_MS: 2000,
+      DB_IDLE_TIMEOUT_MS: 30000,
+      DB_STATEMENT_TIMEOUT_MS: 5000,
+      DB_MIGRATE_ON_START: false,
+      EMBEDDED_DB_DIR: '.data/postgres',
+      EMBEDDED_DB_PORT: 54329,
+      PORT: 8000,
+      HOST: '0.0.0.0',
+      LOG_LEVEL: 'info',
+    });
+  });
+
+  it('converts numbers and booleans from their string form', () => {
+    const env = validateEnvironment(EnvironmentVariables, {
+      PORT: '3000',
+      DB_MIGRATE_ON_START: 'TRUE',
+      DB_POOL_MAX: '16',
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://u:p@db.internal:6543/tasks?sslmode=require',
+    });
+    expect(env).toMatchObject({ PORT: 3000, DB_MIGRATE_ON_START: true, DB_POOL_MAX: 16 });
+  });
+
+  it('treats an empty assignment as unset', () => {
+    expect(validateEnvironment(EnvironmentVariables, { PORT: '', DATABASE_URL: '' })).toMatchObject({
+      PORT: 8000,
+      DATABASE_URL: undefined,
+    });
+  });
+
+  it('requires DATABASE_URL in production only', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'DATABASE_URL is required when NODE_ENV=production; expected postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    ]);
+    expect(problemsOf({ NODE_ENV: 'development' })).toEqual([]);
+  });
+
+  it.each(['not a url', 'mysql://u:p@h/db', 'postgres://host-only', 'postgres:///db'])(
+    'refuses the malformed DATABASE_URL %p without echoing it',
+    (url) => {
+      expect(problemsOf({ DATABASE_URL: url })).toEqual([
+        'DATABASE_URL must have the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
+      ]);
+    },
+  );
+
+  it('names every bad variable, alphabetically, in one error', () => {
+    const problems = problemsOf({
+      NODE_ENV: 'staging',
+      PORT: '70000',
+      LOG_LEVEL: 'loud',
+      DB_STATEMENT_TIMEOUT_MS: '1.5',
+      EMBEDDED_DB_PORT: '80',
+    });
+    expect(problems).toEqual([
+      'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000',
+      'EMBEDDED_DB_PORT must be an integer from 1024 to 65535',
+      'LOG_LEVEL must be one of: fatal, error, warn, info, debug, trace, silent',
+      'NODE_ENV must be one of: development, production, test',
+      'PORT must be an integer from 1 to 65535',
+    ]);
+    expect(() => validateEnvironment(EnvironmentVariables, { PORT: 'x', NODE_ENV: 'x' })).toThrow(
+      'Invalid configuration (2 problems):\n  - NODE_ENV must be one of: development, production, test\n  - PORT must be an integer from 1 to 65535',
+    );
+  });
+
+  it('lets the migration CLI validate only the database settings', () => {
+    const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h:5432/d', PORT: 'not checked here' };
+    expect(problemsOf(env, DatabaseEnvironment)).toEqual([]);
+    expect(problemsOf(env)).toEqual(['PORT must be an integer from 1 to 65535']);
+  });
+});
+
+describe('readEnvironment', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tasks-env-'));
+  const file = join(dir, '.env');
+  writeFileSync(file, 'PORT=9000\nHOST=127.0.0.1\n# a comment\nLOG_LEVEL="debug"\n');
+
+  it('reads a .env file, with real environment variables taking precedence', () => {
+    expect(readEnvironment({ NODE_ENV: 'development', HOST: '::' }, file)).toEqual({
+      NODE_ENV: 'development',
+      PORT: '9000',
+      HOST: '::',
+      LOG_LEVEL: 'debug',
+    });
+  });
+
+  it('works without a .env file', () => {
+    expect(readEnvironment({ NODE_ENV: 'production' }, join(dir, 'missing.env'))).toEqual({
+      NODE_ENV: 'production',
+    });
+  });
+
+  it('never reads .env under tests', () => {
+    expect(readEnvironment({ NODE_ENV: 'test' }, file)).toEqual({ NODE_ENV: 'test' });
+  });
+});

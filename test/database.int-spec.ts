@@ -1,0 +1,78 @@
+import type pg from 'pg';
+import { DatabaseConnectionError } from '../src/database/data-layer.errors';
+import { TasksRepository } from '../src/tasks/tasks.repository';
+import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+import { freePort } from './helpers/test-server';
+
+let db: TestDatabase;
+let sql: pg.Pool;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  sql = sqlClient(db.url);
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await db?.drop();
+});
+
+it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
+  const first = await openOrm(db.url);
+  const created = await new TasksRepository(first.em.fork()).create('owner', { title: 'survives' });
+  await first.close();
+
+  const second = await openOrm(db.url);
+  try {
+    await expect(new TasksRepository(second.em.fork()).findOne('owner', created.id)).resolves.toEqual(
+      created,
+    );
+  } finally {
+    await second.close();
+  }
+});
+
+it('fails fast with DatabaseConnectionError, not a driver error, when nothing listens', async () => {
+  const closed = new URL(db.url);
+  closed.port = String(await freePort());
+  const orm = await openOrm(closed.toString());
+  try {
+    const started = Date.now();
+    const error = await new TasksRepository(orm.em.fork())
+      .findOne('owner', crypto.randomUUID())
+      .catch((e) => e);
+
+    expect(error).toBeInstanceOf(DatabaseConnectionError);
+    expect(error).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'The database cannot be reached (ECONNREFUSED)',
+    });
+    expect(error.cause).toBeDefined();
+    expect(Date.now() - started).toBeLessThan(2000);
+  } finally {
+    await orm.close();
+  }
+});
+
+it('turns a statement timeout into DatabaseConnectionError and leaves the row as it was', async () => {
+  const orm = await openOrm(db.url, { DB_STATEMENT_TIMEOUT_MS: 200 });
+  const locker = await sql.connect();
+  try {
+    const task = await new TasksRepository(orm.em.fork()).create('owner', { title: 'locked' });
+    await locker.query('begin');
+    await locker.query('select * from tasks where id = $1 for update', [task.id]);
+
+    const error = await new TasksRepository(orm.em.fork())
+      .update('owner', task.id, { title: 'blocked' })
+      .catch((e) => e);
+
+    expect(error).toBeInstanceOf(DatabaseConnectionError);
+    expect(error.message).toBe('The database did not answer in time (57014)');
+    await locker.query('rollback');
+    const { rows } = await sql.query('select title, version from tasks where id = $1', [task.id]);
+    expect(rows).toEqual([{ title: 'locked', version: 1 }]);
+  } finally {
+    locker.release();
+    await orm.close();
+  }
+});
