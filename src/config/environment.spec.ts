@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -102,6 +102,7 @@ describe('readEnvironment', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tasks-env-'));
   const file = join(dir, '.env');
   writeFileSync(file, 'PORT=9000\nHOST=127.0.0.1\n# a comment\nLOG_LEVEL="debug"\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads a .env file, with real environment variables taking precedence', () => {
     expect(readEnvironment({ NODE_ENV: 'development', HOST: '::' }, file)).toEqual({
