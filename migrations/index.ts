@@ -1,5 +1,6 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261126083023_tasks } from './Migration20261126083023_tasks.js';
+import { Migration20261126084728_idempotency_keys } from './Migration20261126084728_idempotency_keys.js';
 
 /**
  * Every migration, oldest first. `npm run migration:create` writes a new file
@@ -7,4 +8,5 @@ import { Migration20261126083023_tasks } from './Migration20261126083023_tasks.j
  */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261126083023_tasks', class: Migration20261126083023_tasks },
+  { name: 'Migration20261126084728_idempotency_keys', class: Migration20261126084728_idempotency_keys },
 ];

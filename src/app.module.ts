@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import { AuthModule } from './auth/auth.module.js';
+import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { RequestValidationPipe } from './common/request-validation.pipe.js';
+import { RouteTable } from './common/route-table.js';
 import { AppConfigModule } from './config/config.module.js';
 import type { EnvironmentVariables } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -24,7 +29,13 @@ import { TasksModule } from './tasks/tasks.module.js';
       }),
     }),
     DatabaseModule,
+    AuthModule,
     TasksModule,
+  ],
+  providers: [
+    RouteTable,
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_PIPE, useClass: RequestValidationPipe },
   ],
 })
 export class AppModule {}

@@ -1,7 +1,4 @@
-import { Logger as NestLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger } from '@nestjs/common';
 import {
   ConfigValidationError,
   EnvironmentVariables,
@@ -21,15 +18,10 @@ async function bootstrap(): Promise<void> {
   }
   // Imported only once the environment is known to be valid: the module graph
   // validates it again while it is built, and would report it less clearly.
-  const { AppModule } = await import('./app.module.js');
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter(), {
-    bufferLogs: true,
-    abortOnError: false,
-  });
-  app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
+  const { createApp } = await import('./app.factory.js');
+  const app = await createApp();
   await app.listen(env.PORT, env.HOST);
-  new NestLogger('Bootstrap').log(`ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV})`);
+  new Logger('Bootstrap').log(`ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV})`);
 }
 
 bootstrap().catch((error: unknown) => {

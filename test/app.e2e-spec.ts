@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type pg from 'pg';
-import { bootApp } from './helpers/boot-app';
+import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
 
-const QUIET = { LOG_LEVEL: 'silent' };
+const QUIET = { LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET };
 
 /** Runs a TasksService call the way a request does: in its own MikroORM request context. */
 async function withService<T>(

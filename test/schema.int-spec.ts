@@ -209,7 +209,7 @@ describe('migrations', () => {
     const all = migrationsList.map((m) => m.name);
 
     expect((await orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual(['mikro_orm_migrations', 'tasks']);
+    expect(await tables()).toEqual(['idempotency_keys', 'mikro_orm_migrations', 'tasks']);
     expect(await orm.migrator.up()).toEqual([]);
     expect(await orm.migrator.getPending()).toEqual([]);
 
@@ -219,7 +219,7 @@ describe('migrations', () => {
     expect(fn.rowCount).toBe(0);
 
     expect((await orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual(['mikro_orm_migrations', 'tasks']);
+    expect(await tables()).toEqual(['idempotency_keys', 'mikro_orm_migrations', 'tasks']);
   });
 
   it('leave no drift between the entity and the schema (migration:check)', async () => {

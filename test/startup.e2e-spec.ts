@@ -25,7 +25,7 @@ function runService(
 
 describe('start-up failures of the built service', () => {
   it('exits 1 with one message when production has no DATABASE_URL', async () => {
-    const result = await runService({ NODE_ENV: 'production' });
+    const result = await runService({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) });
 
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(
@@ -38,6 +38,7 @@ describe('start-up failures of the built service', () => {
   it('names every bad variable at once, and never echoes the database URL', async () => {
     const result = await runService({
       NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
       DATABASE_URL: 'mysql://root:hunter2@db/app',
       PORT: 'eighty',
       DB_POOL_MAX: '0',
@@ -58,6 +59,7 @@ describe('start-up failures of the built service', () => {
     const port = await freePort();
     const result = await runService({
       NODE_ENV: 'production',
+      JWT_SECRET: 'x'.repeat(32),
       LOG_LEVEL: 'silent',
       DATABASE_URL: `postgres://app:s3cret-password@127.0.0.1:${port}/tasks`,
     });

@@ -37,12 +37,46 @@ describe('validateEnvironment', () => {
     });
   });
 
+  it('requires exactly one token verification mode in production', () => {
+    const db = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h:5432/d' };
+    expect(problemsOf(db)).toEqual([
+      'JWT_SECRET (or BETTER_AUTH_SECRET) or JWT_JWKS_URL is required when NODE_ENV=production',
+    ]);
+    expect(
+      problemsOf({ ...db, JWT_SECRET: 's'.repeat(32), JWT_JWKS_URL: 'https://id.example.com/jwks' }),
+    ).toEqual(['JWT_SECRET (or BETTER_AUTH_SECRET) and JWT_JWKS_URL are both set; configure exactly one']);
+    expect(problemsOf({ ...db, JWT_JWKS_URL: 'https://id.example.com/jwks' })).toEqual([
+      'CURSOR_SECRET is required when NODE_ENV=production and only JWT_JWKS_URL is set',
+    ]);
+    expect(problemsOf({ ...db, BETTER_AUTH_SECRET: 's'.repeat(32) })).toEqual([]);
+    expect(
+      problemsOf({ ...db, JWT_JWKS_URL: 'http://localhost:9000/jwks', CURSOR_SECRET: 'c'.repeat(32) }),
+    ).toEqual([]);
+  });
+
+  it('checks the form of the authentication and CORS settings', () => {
+    expect(
+      problemsOf({
+        JWT_SECRET: 'short',
+        JWT_JWKS_URL: 'ftp://x',
+        CORS_ORIGINS: 'https://a.example.com,nope',
+      }),
+    ).toEqual([
+      'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com',
+      'JWT_JWKS_URL must be an http(s) URL',
+      'JWT_SECRET must be at least 32 characters',
+      'JWT_SECRET (or BETTER_AUTH_SECRET) and JWT_JWKS_URL are both set; configure exactly one',
+    ]);
+    expect(problemsOf({ CORS_ORIGINS: 'https://a.example.com, http://localhost:3000' })).toEqual([]);
+  });
+
   it('converts numbers and booleans from their string form', () => {
     const env = validateEnvironment(EnvironmentVariables, {
       PORT: '3000',
       DB_MIGRATE_ON_START: 'TRUE',
       DB_POOL_MAX: '16',
       NODE_ENV: 'production',
+      JWT_SECRET: 's'.repeat(32),
       DATABASE_URL: 'postgresql://u:p@db.internal:6543/tasks?sslmode=require',
     });
     expect(env).toMatchObject({ PORT: 3000, DB_MIGRATE_ON_START: true, DB_POOL_MAX: 16 });
@@ -56,7 +90,7 @@ describe('validateEnvironment', () => {
   });
 
   it('requires DATABASE_URL in production only', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 's'.repeat(32) })).toEqual([
       'DATABASE_URL is required when NODE_ENV=production; expected postgres://USER:PASSWORD@HOST:5432/DATABASE',
     ]);
     expect(problemsOf({ NODE_ENV: 'development' })).toEqual([]);
@@ -92,7 +126,12 @@ describe('validateEnvironment', () => {
   });
 
   it('lets the migration CLI validate only the database settings', () => {
-    const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://u@h:5432/d', PORT: 'not checked here' };
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u@h:5432/d',
+      JWT_SECRET: 's'.repeat(32),
+      PORT: 'not checked here',
+    };
     expect(problemsOf(env, DatabaseEnvironment)).toEqual([]);
     expect(problemsOf(env)).toEqual(['PORT must be an integer from 1 to 65535']);
   });

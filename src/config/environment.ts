@@ -8,6 +8,8 @@ import {
   IsInt,
   IsOptional,
   IsString,
+  IsUrl,
+  Matches,
   Max,
   Min,
   MinLength,
@@ -123,6 +125,63 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IsOptional()
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
+
+  // HS256 shared secret (Better Auth style); BETTER_AUTH_SECRET is read when this is unset.
+  @IsOptional()
+  @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })
+  JWT_SECRET?: string;
+
+  @IsOptional()
+  @MinLength(32, { message: 'BETTER_AUTH_SECRET must be at least 32 characters' })
+  BETTER_AUTH_SECRET?: string;
+
+  // JWKS endpoint for RS256 / ES256 / EdDSA tokens.
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'JWT_JWKS_URL must be an http(s) URL' },
+  )
+  JWT_JWKS_URL?: string;
+
+  @IsOptional()
+  @MinLength(1)
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @MinLength(1)
+  JWT_AUDIENCE?: string;
+
+  // Signs list cursors; defaults to the JWT secret. Shared by every instance.
+  @IsOptional()
+  @MinLength(32, { message: 'CURSOR_SECRET must be at least 32 characters' })
+  CURSOR_SECRET?: string;
+
+  // Comma-separated origins allowed by CORS (none by default).
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s,/]+(,\s*https?:\/\/[^\s,/]+)*$/, {
+    message: 'CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com',
+  })
+  CORS_ORIGINS?: string;
+
+  /** Rules that span variables, checked after each variable is valid on its own. */
+  static crossCheck(env: EnvironmentVariables): string[] {
+    const problems: string[] = [];
+    const secret = env.JWT_SECRET ?? env.BETTER_AUTH_SECRET;
+    if (secret && env.JWT_JWKS_URL) {
+      problems.push(
+        'JWT_SECRET (or BETTER_AUTH_SECRET) and JWT_JWKS_URL are both set; configure exactly one',
+      );
+    }
+    if (env.NODE_ENV === 'production' && !secret && !env.JWT_JWKS_URL) {
+      problems.push(
+        'JWT_SECRET (or BETTER_AUTH_SECRET) or JWT_JWKS_URL is required when NODE_ENV=production',
+      );
+    }
+    if (env.NODE_ENV === 'production' && env.JWT_JWKS_URL && !secret && !env.CURSOR_SECRET) {
+      problems.push('CURSOR_SECRET is required when NODE_ENV=production and only JWT_JWKS_URL is set');
+    }
+    return problems;
+  }
 }
 
 export class ConfigValidationError extends Error {
@@ -135,7 +194,7 @@ export class ConfigValidationError extends Error {
   }
 }
 
-type EnvClass<T> = new () => T;
+type EnvClass<T> = (new () => T) & { crossCheck?: (env: T) => string[] };
 
 /**
  * Validates the whole environment in one pass so that one message names every
@@ -146,11 +205,11 @@ export function validateEnvironment<T extends object>(cls: EnvClass<T>, raw: Rec
   const present = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== ''));
   const env = plainToInstance(cls, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false, forbidUnknownValues: false });
-  if (errors.length > 0) {
-    // Alphabetical, so the message reads like the .env.example it points to.
-    const sorted = [...errors].sort((a, b) => a.property.localeCompare(b.property));
-    throw new ConfigValidationError(sorted.flatMap(describe));
-  }
+  // Alphabetical, so the message reads like the .env.example it points to.
+  const sorted = [...errors].sort((a, b) => a.property.localeCompare(b.property));
+  const problems = sorted.flatMap(describe);
+  problems.push(...(cls.crossCheck?.(env) ?? []));
+  if (problems.length > 0) throw new ConfigValidationError(problems);
   return env;
 }
 

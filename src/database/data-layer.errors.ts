@@ -58,3 +58,21 @@ export class DatabaseConnectionError extends DataLayerError {
     super(message, options);
   }
 }
+
+/** A create with an Idempotency-Key whose first request is still running. */
+export class IdempotencyKeyInProgressError extends DataLayerError {
+  readonly code = 'IDEMPOTENCY_KEY_IN_PROGRESS';
+
+  constructor() {
+    super('A request with this Idempotency-Key is still being processed');
+  }
+}
+
+/** The same Idempotency-Key sent again with a different body. */
+export class IdempotencyKeyReusedError extends DataLayerError {
+  readonly code = 'IDEMPOTENCY_KEY_REUSED';
+
+  constructor() {
+    super('This Idempotency-Key was already used with a different request body');
+  }
+}

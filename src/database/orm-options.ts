@@ -1,6 +1,7 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations/index.js';
+import { IdempotencyKey } from '../tasks/idempotency-key.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import type { DatabaseEnvironment } from '../config/environment.js';
 
@@ -16,7 +17,7 @@ export type DatabaseSettings = Pick<
 export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): Options {
   return defineConfig({
     clientUrl,
-    entities: [Task],
+    entities: [Task, IdempotencyKey],
     extensions: [Migrator],
     // Nothing reaches the database outside a request context or an explicit fork.
     allowGlobalContext: false,

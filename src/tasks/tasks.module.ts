@@ -1,9 +1,22 @@
 import { Module } from '@nestjs/common';
+import { AUTH_SETTINGS } from '../auth/auth.module.js';
+import type { AuthSettings } from '../auth/auth-settings.js';
+import { CursorCodec } from './cursor-codec.js';
+import { TasksController } from './tasks.controller.js';
 import { TasksRepository } from './tasks.repository.js';
 import { TasksService } from './tasks.service.js';
 
 @Module({
-  providers: [TasksRepository, TasksService],
+  controllers: [TasksController],
+  providers: [
+    TasksRepository,
+    TasksService,
+    {
+      provide: CursorCodec,
+      inject: [AUTH_SETTINGS],
+      useFactory: (settings: AuthSettings) => new CursorCodec(settings.cursorSecret),
+    },
+  ],
   exports: [TasksService],
 })
 export class TasksModule {}

@@ -25,6 +25,13 @@ interface TaskRow {
   version: number;
 }
 
+export type IdempotencyClaim =
+  { state: 'claimed' } | { state: 'in-progress' } | { state: 'reused' } | { state: 'done'; task: TaskRecord };
+
+/** How long a key is remembered, and when a claim whose request never finished may be retaken. */
+const IDEMPOTENCY_TTL = '24 hours';
+const ABANDONED_AFTER = '60 seconds';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
@@ -80,13 +87,86 @@ function rejectNul(fields: Record<string, unknown>): void {
 export class TasksRepository {
   constructor(private readonly em: EntityManager) {}
 
-  async create(ownerId: string, data: NewTask): Promise<TaskRecord> {
+  /**
+   * Inserts the task. With an Idempotency-Key (claimed first with
+   * claimIdempotencyKey), the same statement stores the created row as the key's
+   * response, so the task and its replayable response are committed together.
+   */
+  async create(ownerId: string, data: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
     rejectNul({ userId: ownerId, title: data.title, description: data.description });
-    const rows = await this.run<TaskRow>(sql`
+    const insert = sql`
       insert into tasks (user_id, title, description, completed)
       values (${ownerId}, ${data.title}, ${data.description ?? null}, ${data.completed ?? false})
-      returning ${COLUMNS}`);
+      returning ${COLUMNS}`;
+    const rows =
+      idempotencyKey === undefined
+        ? await this.run<TaskRow>(insert)
+        : await this.run<TaskRow>(sql`
+            with created as (${insert}), remembered as (
+              update idempotency_keys set response = (select to_jsonb(created) from created)
+              where user_id = ${ownerId} and key = ${idempotencyKey}
+            )
+            select * from created`);
     return toRecord(rows[0]);
+  }
+
+  /**
+   * Claims an Idempotency-Key for a create, or reports what the key already
+   * holds. The INSERT … ON CONFLICT makes concurrent retries (on any instance)
+   * agree on one winner; an expired key, or one whose request died without
+   * finishing, can be claimed again. The owner's expired keys are purged on the way.
+   */
+  async claimIdempotencyKey(
+    ownerId: string,
+    key: string,
+    requestHash: string,
+    attempt = 0,
+  ): Promise<IdempotencyClaim> {
+    const claimed = await this.run<{ claimed: number }>(sql`
+      with purged as (
+        delete from idempotency_keys where user_id = ${ownerId} and expires_at < now() and key <> ${key}
+      )
+      insert into idempotency_keys as k (user_id, key, request_hash, locked_at, expires_at)
+      values (${ownerId}, ${key}, ${requestHash}, now(), now() + ${IDEMPOTENCY_TTL}::interval)
+      on conflict (user_id, key) do update
+        set request_hash = excluded.request_hash, response = null, locked_at = now(), expires_at = excluded.expires_at
+        where k.expires_at < now() or (k.response is null and k.locked_at < now() - ${ABANDONED_AFTER}::interval)
+      returning 1 as claimed`);
+    if (claimed.length > 0) return { state: 'claimed' };
+    // Lost the race: read what the winner holds (its INSERT has committed).
+    const rows = await this.run<{ request_hash: string; response: TaskRow | null }>(sql`
+      select request_hash, response from idempotency_keys
+      where user_id = ${ownerId} and key = ${key} and expires_at >= now()`);
+    if (rows.length === 0) {
+      // The winner failed and released the key between our two statements: try once more.
+      return attempt < 1
+        ? this.claimIdempotencyKey(ownerId, key, requestHash, attempt + 1)
+        : { state: 'in-progress' };
+    }
+    const [{ request_hash, response }] = rows;
+    if (request_hash !== requestHash) return { state: 'reused' };
+    return response ? { state: 'done', task: toRecord(response) } : { state: 'in-progress' };
+  }
+
+  /** Gives a claimed key back when its create failed, so the client can retry. */
+  async releaseIdempotencyKey(ownerId: string, key: string): Promise<void> {
+    await this.run(sql`
+      delete from idempotency_keys where user_id = ${ownerId} and key = ${key} and response is null`);
+  }
+
+  /**
+   * Removes other users' expired keys a batch at a time. Owners purge their own
+   * keys whenever they use one; this catches owners who never come back, with no
+   * scheduler needed. The one statement here not keyed by an owner, on purpose.
+   */
+  async sweepExpiredIdempotencyKeys(batch = 500): Promise<number> {
+    const rows = await this.run<{ n: number }>(sql`
+      with swept as (
+        delete from idempotency_keys where (user_id, key) in (
+          select user_id, key from idempotency_keys where expires_at < now() limit ${batch}
+        ) returning 1
+      ) select count(*)::int as n from swept`);
+    return rows[0].n;
   }
 
   async findOne(ownerId: string, id: string): Promise<TaskRecord> {

@@ -1,4 +1,5 @@
 import { ValidationError } from '../database/data-layer.errors';
+import { CursorCodec } from './cursor-codec';
 import type { TaskRecord } from './task.types';
 import type { TasksRepository } from './tasks.repository';
 import { TasksService } from './tasks.service';
@@ -22,7 +23,10 @@ function setup() {
     update: jest.fn().mockResolvedValue(task),
     delete: jest.fn().mockResolvedValue(undefined),
   };
-  return { repo, service: new TasksService(repo as unknown as TasksRepository) };
+  return {
+    repo,
+    service: new TasksService(repo as unknown as TasksRepository, new CursorCodec('s'.repeat(32))),
+  };
 }
 
 async function problems(promise: Promise<unknown>) {
@@ -71,6 +75,7 @@ describe('TasksService.list', () => {
     const { repo, service } = setup();
     await service.list('u', {});
     expect(repo.list).toHaveBeenCalledWith('u', { sort: '-createdAt', limit: 20 });
+    await expect(service.list('u', {})).resolves.toEqual({ items: [], nextCursor: null });
   });
 
   it.each([0, 101, 2.5])('refuses limit %p', async (limit) => {

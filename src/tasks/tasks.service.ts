@@ -1,8 +1,31 @@
-import { Injectable } from '@nestjs/common';
-import { ValidationError, type FieldProblem } from '../database/data-layer.errors.js';
+import { createHash } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  IdempotencyKeyInProgressError,
+  IdempotencyKeyReusedError,
+  ValidationError,
+  type FieldProblem,
+} from '../database/data-layer.errors.js';
+import { CursorCodec } from './cursor-codec.js';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from './task.entity.js';
-import type { IfMatch, ListQuery, NewTask, TaskPage, TaskPatch, TaskRecord } from './task.types.js';
+import type { IfMatch, NewTask, TaskPatch, TaskRecord, TaskSort } from './task.types.js';
 import { TasksRepository } from './tasks.repository.js';
+
+export interface ListRequest {
+  completed?: boolean;
+  q?: string;
+  sort?: TaskSort;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface TaskList {
+  items: TaskRecord[];
+  nextCursor: string | null;
+}
+
+/** One create in this many also sweeps other users' expired idempotency keys. */
+const SWEEP_EVERY = 100;
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
@@ -22,35 +45,79 @@ const codePoints = (s: string) => {
  */
 @Injectable()
 export class TasksService {
-  constructor(private readonly tasks: TasksRepository) {}
+  private readonly logger = new Logger(TasksService.name);
 
-  async create(ownerId: string, input: NewTask): Promise<TaskRecord> {
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /**
+   * Creates a task. With an Idempotency-Key, a retry of the same body within
+   * 24 hours returns the task the first request created (and creates nothing);
+   * the same key with another body, or while the first is still running, is refused.
+   */
+  async create(ownerId: string, input: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
     const title = this.title(input.title, problems);
     this.description(input.description, problems);
     this.throwIfAny(problems);
-    return this.tasks.create(ownerId, {
-      title,
-      description: input.description ?? null,
-      completed: input.completed ?? false,
-    });
+    const data = { title, description: input.description ?? null, completed: input.completed ?? false };
+    if (idempotencyKey === undefined) return this.tasks.create(ownerId, data);
+
+    // The body as sent (before trimming) identifies the request; key order does not matter.
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify([input.title, input.description, input.completed]))
+      .digest('hex');
+    const claim = await this.tasks.claimIdempotencyKey(ownerId, idempotencyKey, requestHash);
+    if (claim.state === 'reused') throw new IdempotencyKeyReusedError();
+    if (claim.state === 'in-progress') throw new IdempotencyKeyInProgressError();
+    if (claim.state === 'done') return claim.task;
+    if (Math.random() * SWEEP_EVERY < 1) this.sweepExpiredKeys();
+    try {
+      return await this.tasks.create(ownerId, data, idempotencyKey);
+    } catch (error) {
+      await this.tasks.releaseIdempotencyKey(ownerId, idempotencyKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private sweepExpiredKeys(): void {
+    // Housekeeping must never fail or slow down the request that triggered it.
+    this.tasks.sweepExpiredIdempotencyKeys().then(
+      (n) => n > 0 && this.logger.log(`swept ${n} expired idempotency keys`),
+      (error: unknown) => this.logger.warn(`sweeping expired idempotency keys failed: ${String(error)}`),
+    );
   }
 
   async get(ownerId: string, id: string): Promise<TaskRecord> {
     return this.tasks.findOne(ownerId, id);
   }
 
-  async list(ownerId: string, query: Partial<ListQuery>): Promise<TaskPage> {
+  async list(ownerId: string, request: ListRequest): Promise<TaskList> {
     const problems: FieldProblem[] = [];
-    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const limit = request.limit ?? DEFAULT_PAGE_SIZE;
+    const sort = request.sort ?? '-createdAt';
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
       problems.push({ field: 'limit', message: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
     }
-    if (query.q !== undefined && (query.q.length === 0 || codePoints(query.q) > Q_MAX_LENGTH)) {
+    if (request.q !== undefined && (request.q.length === 0 || codePoints(request.q) > Q_MAX_LENGTH)) {
       problems.push({ field: 'q', message: `must be 1 to ${Q_MAX_LENGTH} characters` });
     }
     this.throwIfAny(problems);
-    return this.tasks.list(ownerId, { ...query, sort: query.sort ?? '-createdAt', limit });
+    const after =
+      request.cursor === undefined ? undefined : this.cursors.decode(ownerId, sort, request.cursor);
+    const page = await this.tasks.list(ownerId, {
+      completed: request.completed,
+      q: request.q,
+      sort,
+      limit,
+      after,
+    });
+    return {
+      items: page.items,
+      nextCursor: page.next ? this.cursors.encode(ownerId, sort, page.next) : null,
+    };
   }
 
   async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {

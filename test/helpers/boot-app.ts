@@ -1,10 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 
+/** A secret for tests' HS256 tokens (JWT_SECRET must be at least 32 characters). */
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+
 /**
- * Builds the real AppModule (the same providers, filters and lifecycle as
- * production) under the given environment. AppModule validates the environment
- * when it is first imported, so the module registry is reset and it is imported
- * afresh with the variables in place; process.env is restored afterwards.
+ * Builds the application with src/app.factory.ts, exactly as main.ts does, under
+ * the given environment. AppModule validates the environment when it is first
+ * imported, so the module registry is reset and the app imported afresh with the
+ * variables in place; process.env is restored afterwards.
  */
 export async function bootApp(env: Record<string, string | undefined>): Promise<NestFastifyApplication> {
   const saved = { ...process.env };
@@ -14,14 +17,11 @@ export async function bootApp(env: Record<string, string | undefined>): Promise<
   }
   try {
     jest.resetModules();
-    const { AppModule } = await import('../../src/app.module.js');
-    const { Test } = await import('@nestjs/testing');
-    const { FastifyAdapter } = await import('@nestjs/platform-fastify');
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter());
-    app.enableShutdownHooks();
+    const { createApp } = await import('../../src/app.factory.js');
+    const app = await createApp();
     try {
       await app.init();
+      await app.getHttpAdapter().getInstance().ready();
     } catch (error) {
       await app.close();
       throw error;

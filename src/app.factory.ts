@@ -1,0 +1,98 @@
+import type { IncomingMessage } from 'node:http';
+import { UnsupportedMediaTypeException } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { ConfigService } from '@nestjs/config';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module.js';
+import type { EnvironmentVariables } from './config/environment.js';
+import { requestIdFrom } from './common/request-id.js';
+import { ValidationError } from './database/data-layer.errors.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+const JSON_TYPE = /^application\/json\s*(;|$)/i;
+const MERGE_PATCH_TYPE = /^application\/merge-patch\+json\s*(;|$)/i;
+
+/**
+ * Builds the application exactly as it runs in production; main.ts and the
+ * tests both use it, so what the tests exercise is what is deployed. Only what
+ * Nest modules cannot express lives here: Fastify's own options and hooks,
+ * CORS and the OpenAPI document.
+ */
+export async function createApp(): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Long non-UUID ids must reach the handler to be answered 400, not 404.
+    routerOptions: { maxParamLength: 2048 },
+    genReqId: (raw: IncomingMessage) => requestIdFrom(raw.headers),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
+  const origins = config.get('CORS_ORIGINS', { infer: true });
+  app.enableCors({
+    origin: origins ? origins.split(',').map((o) => o.trim()) : false,
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
+  });
+  configureHttp(app.getHttpAdapter().getInstance() as FastifyInstance);
+  setUpOpenApi(app);
+  return app;
+}
+
+function configureHttp(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    assertDecodableQuery(request);
+  });
+  // JSON only: text/plain (a Fastify default) and anything else is a 415.
+  fastify.removeContentTypeParser('text/plain');
+  fastify.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    fastify.getDefaultJsonParser('error', 'error'),
+  );
+  fastify.addHook('preParsing', async (request) => {
+    // An unknown route or method is a 404/405 whatever its body; only real routes check the type.
+    if (request.is404 || (request.method !== 'POST' && request.method !== 'PATCH')) return;
+    const type = request.headers['content-type'] ?? '';
+    const accepted = JSON_TYPE.test(type) || (request.method === 'PATCH' && MERGE_PATCH_TYPE.test(type));
+    if (!accepted) throw new UnsupportedMediaTypeException();
+  });
+}
+
+/** `q=%zz`, `q=%` or percent-encoded bytes that are not UTF-8 are a 400, not silently kept. */
+function assertDecodableQuery(request: FastifyRequest): void {
+  const start = request.url.indexOf('?');
+  if (start < 0) return;
+  for (const part of request.url.slice(start + 1).split('&')) {
+    try {
+      decodeURIComponent(part.replaceAll('+', ' '));
+    } catch {
+      throw ValidationError.field('query', 'must be valid percent-encoded UTF-8');
+    }
+  }
+}
+
+function setUpOpenApi(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tasks API')
+      .setDescription(
+        'Multi-user tasks. Every /api/v1 route needs `Authorization: Bearer <JWT>`; the token’s `sub` is the ' +
+          'owner, and a task of another user is indistinguishable from a missing one (404). Errors are RFC 9457 ' +
+          'problem documents (application/problem+json) with a stable `code`. Every response has X-Request-Id.',
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json', raw: ['json'] });
+}

@@ -1,0 +1,33 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsBoolean, IsDefined, IsOptional, IsString } from 'class-validator';
+import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
+
+// Types are checked here; lengths (in code points, after trimming) by TasksService.
+export class CreateTaskDto {
+  @ApiProperty({
+    description: `Trimmed; 1–${TITLE_MAX_LENGTH} characters (Unicode code points) after trimming. No NUL character.`,
+    example: 'Buy milk',
+    minLength: 1,
+    maxLength: TITLE_MAX_LENGTH,
+  })
+  @IsDefined({ message: 'is required' })
+  @IsString({ message: 'must be a string' })
+  title!: string;
+
+  @ApiProperty({
+    description: `At most ${DESCRIPTION_MAX_LENGTH} characters, or null. No NUL character.`,
+    type: String,
+    nullable: true,
+    required: false,
+    maxLength: DESCRIPTION_MAX_LENGTH,
+    example: '2 litres, semi-skimmed',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be a string or null' })
+  description?: string | null;
+
+  @ApiProperty({ required: false, default: false })
+  @IsOptional()
+  @IsBoolean({ message: 'must be true or false' })
+  completed?: boolean;
+}

@@ -1,0 +1,168 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiExtraModels,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { CurrentUser } from '../auth/current-user.decorator.js';
+import { etagOf, ifMatchVersions, ifNoneMatchMatches } from '../common/conditional-requests.js';
+import { ApiProblems, ProblemSchema, REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import { ValidationError } from '../database/data-layer.errors.js';
+import { CreateTaskDto } from './dto/create-task.dto.js';
+import { ListTasksQuery } from './dto/list-tasks.query.js';
+import { UpdateTaskDto } from './dto/update-task.dto.js';
+import { IDEMPOTENCY_KEY_MAX_LENGTH } from './idempotency-key.entity.js';
+import { TaskListResponse, TaskResponse, toTaskResponse } from './task.response.js';
+import { TasksService } from './tasks.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`);
+
+const ETAG_HEADER = { ETag: { description: 'The task version, quoted: "3"', schema: { type: 'string' } } };
+const ID_PARAM = { name: 'id', format: 'uuid', description: 'Task id' } as const;
+
+function taskId(id: string): string {
+  if (!UUID.test(id)) throw ValidationError.field('id', 'must be a UUID');
+  return id;
+}
+
+/**
+ * The task routes of the HTTP contract. Thin: validated input in, one service
+ * call, one mapping out. Everything that can fail is a DataLayerError or an
+ * AuthenticationError, answered by ProblemDetailsFilter.
+ */
+@ApiTags('tasks')
+@ApiBearerAuth()
+@ApiExtraModels(ProblemSchema)
+@ApiProblems(401, 500, 503)
+@Controller('api/v1/tasks')
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Create a task' })
+  @ApiBody({ type: CreateTaskDto })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      '1–255 visible ASCII characters. A retry with the same key and body within 24 hours returns the first response and creates nothing.',
+  })
+  @ApiResponse({
+    status: 201,
+    type: TaskResponse,
+    headers: {
+      ...REQUEST_ID_HEADER,
+      ...ETAG_HEADER,
+      Location: { description: '/api/v1/tasks/{id}', schema: { type: 'string' } },
+    },
+  })
+  @ApiProblems(400, 409, 413, 415, 422)
+  async create(
+    @CurrentUser() userId: string,
+    @Body() body: CreateTaskDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskResponse> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      throw ValidationError.field('Idempotency-Key', 'must be 1 to 255 visible ASCII characters');
+    }
+    const task = await this.tasks.create(userId, body, idempotencyKey);
+    void reply.header('location', `/api/v1/tasks/${task.id}`).header('etag', etagOf(task.version));
+    return toTaskResponse(task);
+  }
+
+  @Get()
+  @ApiOperation({ summary: "List the caller's tasks (keyset pagination)" })
+  @ApiResponse({ status: 200, type: TaskListResponse, headers: REQUEST_ID_HEADER })
+  @ApiProblems(400)
+  async list(@CurrentUser() userId: string, @Query() query: ListTasksQuery): Promise<TaskListResponse> {
+    const page = await this.tasks.list(userId, {
+      completed: query.completed === undefined ? undefined : query.completed === 'true',
+      q: query.q,
+      sort: query.sort,
+      limit: query.limit === undefined ? undefined : Number(query.limit),
+      cursor: query.cursor,
+    });
+    return { items: page.items.map(toTaskResponse), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'Read one task' })
+  @ApiParam(ID_PARAM)
+  @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag(s) or *; a match gives 304' })
+  @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
+  @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched)', headers: ETAG_HEADER })
+  @ApiProblems(400, 404)
+  async get(
+    @CurrentUser() userId: string,
+    @Param('id') id: string,
+    @Headers('if-none-match') ifNoneMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskResponse | undefined> {
+    const task = await this.tasks.get(userId, taskId(id));
+    void reply.header('etag', etagOf(task.version));
+    if (ifNoneMatchMatches(ifNoneMatch, task.version)) {
+      void reply.status(304);
+      return undefined;
+    }
+    return toTaskResponse(task);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Update a task (JSON Merge Patch)' })
+  @ApiParam(ID_PARAM)
+  @ApiBody({ type: UpdateTaskDto })
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'ETag(s) or *; strong comparison. A stale version gives 412 and changes nothing.',
+  })
+  @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
+  @ApiProblems(400, 404, 412, 413, 415)
+  async update(
+    @CurrentUser() userId: string,
+    @Param('id') id: string,
+    @Body() body: UpdateTaskDto,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskResponse> {
+    const task = await this.tasks.update(userId, taskId(id), body, ifMatchVersions(ifMatch));
+    void reply.header('etag', etagOf(task.version));
+    return toTaskResponse(task);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a task' })
+  @ApiParam(ID_PARAM)
+  @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
+  @ApiResponse({ status: 204, description: 'Deleted', headers: REQUEST_ID_HEADER })
+  @ApiProblems(400, 404, 412)
+  async delete(
+    @CurrentUser() userId: string,
+    @Param('id') id: string,
+    @Headers('if-match') ifMatch: string | undefined,
+  ): Promise<void> {
+    await this.tasks.delete(userId, taskId(id), ifMatchVersions(ifMatch));
+  }
+}
