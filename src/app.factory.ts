@@ -27,7 +27,10 @@ export async function createApp(): Promise<NestFastifyApplication> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Long non-UUID ids must reach the handler to be answered 400, not 404.
     routerOptions: { maxParamLength: 2048 },
-    genReqId: (raw: IncomingMessage) => requestIdFrom(raw.headers),
+    // Kept on the raw request too, where nestjs-pino's middleware reads it, so
+    // the response header and every log line of the request carry the same id.
+    genReqId: (raw: IncomingMessage) =>
+      ((raw as IncomingMessage & { id?: string }).id = requestIdFrom(raw.headers)),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: true,

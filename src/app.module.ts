@@ -1,9 +1,11 @@
+import type { IncomingMessage } from 'node:http';
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ProblemDetailsFilter } from './common/problem-details.filter.js';
+import { requestIdFrom } from './common/request-id.js';
 import { RequestValidationPipe } from './common/request-validation.pipe.js';
 import { RouteTable } from './common/route-table.js';
 import { AppConfigModule } from './config/config.module.js';
@@ -24,6 +26,8 @@ import { TasksModule } from './tasks/tasks.module.js';
             config.get('NODE_ENV', { infer: true }) === 'development'
               ? { target: 'pino-pretty', options: { singleLine: true, ignore: 'pid,hostname' } }
               : undefined,
+          // The id Fastify assigned (src/app.factory.ts), so logs and X-Request-Id agree.
+          genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFrom(req.headers),
           redact: ['req.headers.authorization', 'req.headers.cookie'],
         },
       }),

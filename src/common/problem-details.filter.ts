@@ -179,8 +179,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 }
 
 /** What was wrong with a body Fastify could not parse, without echoing it. */
-function bodyProblem(cause: Error): string {
-  const code = (cause as { code?: string }).code;
+function bodyProblem(cause: unknown): string {
+  const code = (cause as { code?: string } | undefined)?.code;
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'must not be empty';
   if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || cause instanceof SyntaxError) return 'must be valid JSON';
   return 'is malformed';
