@@ -47,10 +47,12 @@ export class Migration20261126083023_tasks extends Migration {
     this.addSql(`alter table "tasks" add constraint "tasks_title_not_blank" check (btrim(title) <> '');`);
     this.addSql(`alter table "tasks" add constraint "tasks_user_id_not_empty" check (user_id <> '');`);
     // updated_at and version are moved by the database on every UPDATE, so they
-    // cannot be forgotten by any writer.
+    // cannot be forgotten by any writer. updated_at moves by at least 1 ms, the
+    // precision the API shows, so it visibly changes on every update.
     this.addSql(
       `create or replace function "tasks_tasks_touch_fn"() returns trigger as $$ begin ` +
-        `new.updated_at := now(); new.version := old.version + 1; return new; end; $$ language plpgsql;`,
+        `new.updated_at := greatest(now(), date_trunc('milliseconds', old.updated_at) + interval '1 millisecond'); ` +
+        `new.version := old.version + 1; return new; end; $$ language plpgsql;`,
     );
     this.addSql(
       `create trigger "tasks_touch" BEFORE UPDATE on "tasks" for each ROW execute function "tasks_tasks_touch_fn"();`,

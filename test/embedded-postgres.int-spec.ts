@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,12 +66,37 @@ describe('embedded PostgreSQL', () => {
 
     expect(adopted.owned).toBe(true);
     await adopted.stop();
+    await server.stop(); // the first handle's pid is gone already; this only drops its exit hook
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
     expect(await answers(server.url)).toBe(false);
 
     // Start it again for the tests after this one (and for afterAll to stop).
     server = await startEmbeddedPostgres({ dataDir, port: server.port, database: 'app', durable: false });
     expect(await answers(server.url)).toBe(true);
+  });
+
+  it('treats a lock file whose pid now belongs to another process as stale', async () => {
+    await server.stop();
+    const lock = join(dataDir, 'postmaster.pid');
+    // What a reboot leaves: the lock of a dead server naming a pid that is now
+    // some other live process (here jest's parent process).
+    await writeFile(lock, `${process.ppid}\n${dataDir}\n0\n${server.port}\n`);
+    await writeFile(`${dataDir}.owner`, String(process.ppid));
+
+    server = await startEmbeddedPostgres({ dataDir, port: server.port, database: 'app', durable: false });
+    expect(server.owned).toBe(true);
+    expect(await answers(server.url)).toBe(true);
+  });
+
+  it('names the folder the postgres user cannot enter', async () => {
+    const locked = join(dir, 'locked');
+    await mkdir(locked, { mode: 0o700 });
+    await chmod(locked, 0o700);
+    await expect(
+      startEmbeddedPostgres({ dataDir: join(locked, 'pg'), port: 1, database: 'x', durable: false }),
+    ).rejects.toThrow(
+      `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${locked} (mode 700)`,
+    );
   });
 
   it('says which port is taken when it cannot start', async () => {

@@ -145,7 +145,9 @@ describe('tasks schema', () => {
     expect(rows[0].def).toBe(
       'CREATE TRIGGER tasks_touch BEFORE UPDATE ON public.tasks FOR EACH ROW EXECUTE FUNCTION tasks_tasks_touch_fn()',
     );
-    expect(rows[0].prosrc).toContain('new.updated_at := now(); new.version := old.version + 1;');
+    expect(rows[0].prosrc).toContain(
+      "new.updated_at := greatest(now(), date_trunc('milliseconds', old.updated_at) + interval '1 millisecond'); new.version := old.version + 1;",
+    );
 
     const inserted = await sql.query(
       `insert into tasks (user_id, title, created_at, updated_at) values ('u', 't', now() - interval '1 day', now() - interval '1 day') returning updated_at`,

@@ -202,6 +202,52 @@ describe('update', () => {
     expect(await row(task.id)).toMatchObject({ version: 2 });
   });
 
+  it('reports the version a concurrent writer left, not the one it read before waiting', async () => {
+    const locker = await sql.connect();
+    try {
+      await locker.query('begin');
+      await locker.query(`update tasks set title = 'locker' where id = $1`, [task.id]);
+      const waiting = new TasksRepository(orm.em.fork())
+        .update(ALICE, task.id, { title: 'late' }, [1])
+        .catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      await locker.query('commit');
+
+      const error = await waiting;
+      expect(error).toBeInstanceOf(VersionConflictError);
+      expect((error as VersionConflictError).currentVersion).toBe(2);
+      expect(await row(task.id)).toMatchObject({ title: 'locker', version: 2 });
+    } finally {
+      locker.release();
+    }
+  });
+
+  it('moves updatedAt visibly (by at least a millisecond) on every update', async () => {
+    let previous = task.updatedAt.getTime();
+    for (let i = 0; i < 30; i++) {
+      const updated = await repo.update(ALICE, task.id, { completed: i % 2 === 0 });
+      expect(updated.updatedAt.getTime()).toBeGreaterThan(previous);
+      previous = updated.updatedAt.getTime();
+    }
+  });
+
+  it('treats If-Match versions that were never issued as not matching', async () => {
+    for (const versions of [[2 ** 31], [1.5], [Number.NaN], [0], []]) {
+      await expect(repo.update(ALICE, task.id, { title: 'X' }, versions)).rejects.toThrow(
+        VersionConflictError,
+      );
+    }
+    expect(await row(task.id)).toMatchObject({ title: 'Old', version: 1 });
+  });
+
+  it('refuses a completed that is not a boolean', async () => {
+    const patch = { completed: 'yes' } as unknown as { completed: boolean };
+    const error = await repo.update(ALICE, task.id, patch).catch((e: unknown) => e);
+    expect((error as ValidationError).errors).toEqual([
+      { field: 'completed', message: 'must be true or false' },
+    ]);
+  });
+
   it('applies all of 20 concurrent unconditional writes', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -298,6 +344,14 @@ describe('list', () => {
     expect(full.next).toBeNull();
     const partial = await repo.list(ALICE, { sort: 'title', limit: 2 });
     expect(partial.next).toEqual({ key: 't1', id: partial.items[1].id });
+  });
+
+  it('refuses an unknown sort, a limit below 1 and a cursor key that is not a timestamp', async () => {
+    const fail = (query: object) =>
+      repo.list(ALICE, { sort: '-createdAt', limit: 2, ...query } as never).catch((e: unknown) => e);
+    expect(await fail({ sort: 'toString' })).toBeInstanceOf(ValidationError);
+    expect(await fail({ limit: 0 })).toBeInstanceOf(ValidationError);
+    expect(await fail({ after: { key: 'yesterday', id: MISSING_ID } })).toBeInstanceOf(ValidationError);
   });
 
   it('refuses a position whose id is not a UUID', async () => {

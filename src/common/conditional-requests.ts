@@ -32,7 +32,10 @@ export function ifMatchVersions(header: string | undefined): readonly number[] |
   if (header === undefined) return undefined;
   const tags = parseEntityTags(header, 'If-Match');
   if (tags === '*') return '*';
-  return tags.filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.opaque)).map((t) => Number(t.opaque));
+  return tags
+    .filter((t) => !t.weak && /^[1-9][0-9]{0,9}$/.test(t.opaque))
+    .map((t) => Number(t.opaque))
+    .filter((v) => v <= 2_147_483_647);
 }
 
 /** Whether If-None-Match matches the current version (weak comparison): then the answer is 304. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pg from 'pg';
 
@@ -62,8 +62,16 @@ async function runningPostmaster(dataDir: string): Promise<{ pid: number; port: 
   const pid = Number(pidLine);
   const port = Number(portLine);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return null;
-  // A stale lock (the server died) is removed by PostgreSQL itself on start.
-  return isAlive(pid) ? { pid, port } : null;
+  // A stale lock (the server died) is removed by PostgreSQL itself on start. After
+  // a reboot its pid may belong to some other process: it only counts as ours if
+  // that process is a postgres serving this folder (checked where /proc exists).
+  if (!isAlive(pid)) return null;
+  try {
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('postgres') && cmdline.includes(dataDir) ? { pid, port } : null;
+  } catch {
+    return existsSync('/proc/self') ? null : { pid, port };
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -86,23 +94,50 @@ async function ownerPid(dataDir: string): Promise<number | null> {
   }
 }
 
-/** Asks the postmaster for a fast shutdown and waits until its lock file is gone. */
+const STOP_TIMEOUT_MS = 30_000;
+
+/** Asks the postmaster for a fast shutdown and waits until it is gone. */
 async function stopPostmaster(dataDir: string, pid: number): Promise<void> {
   try {
     process.kill(pid, 'SIGINT');
   } catch {
     return; // already gone
   }
-  while ((await runningPostmaster(dataDir)) !== null) await new Promise((r) => setTimeout(r, 50));
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while ((await runningPostmaster(dataDir)) !== null) {
+    if (Date.now() > deadline) throw new Error(`embedded PostgreSQL (pid ${pid}) did not stop within 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Under root, PostgreSQL runs as the `postgres` OS user, which must be able to
+ * walk down to its folder; initdb's own error ("Permission denied") would not
+ * say which folder is in the way.
+ */
+async function assertReachableByPostgres(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (let dir = dirname(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir} ` +
+          `(mode ${(mode & 0o777).toString(8)}); choose another EMBEDDED_DB_DIR or allow it (chmod o+x)`,
+      );
+    }
+  }
 }
 
 /** The superuser password is made once per cluster and kept beside it, readable by its owner only. */
 async function clusterPassword(dataDir: string): Promise<string> {
   const file = `${dataDir}.password`;
-  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
-  const password = randomBytes(18).toString('base64url');
-  await writeFile(file, password, { mode: 0o600 });
-  return password;
+  try {
+    // 'wx': of two processes starting at once, one writes and both read the same.
+    await writeFile(file, randomBytes(18).toString('base64url'), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  return (await readFile(file, 'utf8')).trim();
 }
 
 async function ensureDatabase(url: string, database: string): Promise<void> {
@@ -131,6 +166,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // PostgreSQL runs as the `postgres` OS user when we are root; it must be able
   // to traverse to its folder, so a parent we create is world-searchable.
   if (await mkdir(dirname(dataDir), { recursive: true })) await chmod(dirname(dataDir), 0o755);
+  await assertReachableByPostgres(dataDir);
   const password = await clusterPassword(dataDir);
   const urlFor = (port: number) =>
     `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`;
@@ -148,6 +184,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return own(dataDir, url, running.port, running.pid);
   }
 
+  // Whatever lock is left is stale (checked above); PostgreSQL would refuse to
+  // start if its pid now belongs to an unrelated live process.
+  await rm(resolve(dataDir, 'postmaster.pid'), { force: true });
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   const durabilityOff = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'];
   const server = new EmbeddedPostgresServer({

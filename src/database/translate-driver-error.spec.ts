@@ -37,6 +37,7 @@ describe('translateDriverError', () => {
     ],
     [{ code: '23514', constraint: 'some_future_check' }, 'body', 'violates a rule of the task'],
     [{ code: '23502', column: 'title' }, 'title', 'is required'],
+    [{ code: '23502', column: 'user_id' }, 'userId', 'is required'],
     [
       { code: '22001', message: 'value too long for type character varying(128)' },
       'userId',

@@ -84,8 +84,11 @@ export function translateDriverError(error: unknown): unknown {
       ];
       return ValidationError.field(field, message, { cause: error });
     }
-    case '23502':
-      return ValidationError.field(e.column ?? 'body', 'is required', { cause: error });
+    case '23502': {
+      // Report the API's field name (userId), not the column's (user_id).
+      const field = (e.column ?? 'body').replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+      return ValidationError.field(field, 'is required', { cause: error });
+    }
     case '22001': {
       const field = e.message?.includes('(128)') ? 'userId' : 'title';
       const limit = field === 'userId' ? 128 : 255;

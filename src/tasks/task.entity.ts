@@ -33,7 +33,11 @@ export const USER_ID_MAX_LENGTH = 128;
   name: 'tasks_touch',
   timing: 'before',
   events: ['update'],
-  body: 'new.updated_at := now(); new.version := old.version + 1; return new;',
+  // At least 1 ms later than before: the API shows milliseconds, and updatedAt
+  // must visibly change on every update even when two land in the same millisecond.
+  body:
+    "new.updated_at := greatest(now(), date_trunc('milliseconds', old.updated_at) + interval '1 millisecond'); " +
+    'new.version := old.version + 1; return new;',
 })
 export class Task {
   @PrimaryKey({ type: 'uuid', defaultRaw: 'gen_random_uuid()' })

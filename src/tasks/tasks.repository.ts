@@ -32,6 +32,9 @@ export type IdempotencyClaim =
 const IDEMPOTENCY_TTL = '24 hours';
 const ABANDONED_AFTER = '60 seconds';
 
+const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const INT4_MAX = 2_147_483_647;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
@@ -73,6 +76,13 @@ function rejectNul(fields: Record<string, unknown>): void {
   }
 }
 
+function rejectNonBoolean(completed: unknown): void {
+  // pg would store 'yes' or 1 as true and fail on 'maybe'; only a boolean is a state.
+  if (completed !== undefined && typeof completed !== 'boolean') {
+    throw ValidationError.field('completed', 'must be true or false');
+  }
+}
+
 /**
  * The only code that touches the tasks table. Ownership is part of every
  * method's signature and of the WHERE of every statement it runs, so no code
@@ -94,6 +104,7 @@ export class TasksRepository {
    */
   async create(ownerId: string, data: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
     rejectNul({ userId: ownerId, title: data.title, description: data.description });
+    rejectNonBoolean(data.completed);
     const insert = sql`
       insert into tasks (user_id, title, description, completed)
       values (${ownerId}, ${data.title}, ${data.description ?? null}, ${data.completed ?? false})
@@ -183,6 +194,8 @@ export class TasksRepository {
    * One extra row is read to know whether another page exists.
    */
   async list(ownerId: string, query: ListQuery): Promise<TaskPage> {
+    if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
+    if (!Number.isInteger(query.limit) || query.limit < 1) throw ValidationError.field('limit', 'must be at least 1');
     const sort = SORTS[query.sort];
     const column = sql.raw(sort.column);
     const isTitle = sort.column === 'title';
@@ -198,7 +211,8 @@ export class TasksRepository {
       conditions.push(sql`lower(title collate "und-x-icu") like lower(${pattern}::text collate "und-x-icu")`);
     }
     if (query.after) {
-      if (!UUID.test(query.after.id)) throw ValidationError.field('cursor', 'is not a valid cursor');
+      const keyIsValid = isTitle || ISO_MICROS.test(query.after.key);
+      if (!UUID.test(query.after.id) || !keyIsValid) throw ValidationError.field('cursor', 'is not a valid cursor');
       conditions.push(
         sql`(${column}, id) ${cmp} (${query.after.key}${sql.raw(isTitle ? '::text collate "C"' : '::timestamptz')}, ${query.after.id}::uuid)`,
       );
@@ -218,6 +232,7 @@ export class TasksRepository {
   async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
     rejectNul({ title: patch.title, description: patch.description });
+    rejectNonBoolean(patch.completed);
     const sets: RawBuilder<unknown>[] = [];
     if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`);
     if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`);
@@ -226,10 +241,11 @@ export class TasksRepository {
       throw ValidationError.field('body', 'must contain at least one of title, description, completed');
     }
     // `target` tells "not yours / not there" from "stale version" in the same
-    // statement; the version is re-checked by PostgreSQL against the latest row.
+    // statement. It locks the row first, so a writer that waited for a concurrent
+    // one compares (and reports) the version that writer left, not its snapshot's.
     const rows = await this.run<Partial<TaskRow> & { current_version: number | null }>(sql`
       with target as (
-        select id, version from tasks where id = ${id} and user_id = ${ownerId}
+        select id, version from tasks where id = ${id} and user_id = ${ownerId} for no key update
       ), updated as (
         update tasks t set ${sql.join(sets, sql`, `)}
         from target
@@ -245,7 +261,7 @@ export class TasksRepository {
     if (!UUID.test(id)) throw new TaskNotFoundError();
     const rows = await this.run<{ current_version: number | null; id: string | null }>(sql`
       with target as (
-        select id, version from tasks where id = ${id} and user_id = ${ownerId}
+        select id, version from tasks where id = ${id} and user_id = ${ownerId} for update
       ), deleted as (
         delete from tasks t using target
         where t.id = target.id and t.user_id = ${ownerId}${this.versionCondition(ifMatch)}
@@ -258,7 +274,9 @@ export class TasksRepository {
   private versionCondition(ifMatch?: IfMatch): RawBuilder<unknown> {
     // '*' only asks that the task exists, which the join with `target` already does.
     if (ifMatch === undefined || ifMatch === '*') return sql``;
-    return sql` and t.version = any(${[...ifMatch]}::int[])`;
+    // A version that is not a positive int4 was never issued: it matches nothing.
+    const versions = ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
+    return sql` and t.version = any(${versions}::int[])`;
   }
 
   /** Decides the outcome of a conditional write from its single result row. */

@@ -61,6 +61,7 @@ export class TasksService {
     const problems: FieldProblem[] = [];
     const title = this.title(input.title, problems);
     this.description(input.description, problems);
+    this.completed(input.completed, problems);
     this.throwIfAny(problems);
     const data = { title, description: input.description ?? null, completed: input.completed ?? false };
     if (idempotencyKey === undefined) return this.tasks.create(ownerId, data);
@@ -125,7 +126,7 @@ export class TasksService {
     const changes: TaskPatch = {};
     if (patch.title !== undefined) changes.title = this.title(patch.title, problems);
     if (patch.description !== undefined) changes.description = this.description(patch.description, problems);
-    if (patch.completed !== undefined) changes.completed = patch.completed;
+    if (patch.completed !== undefined) changes.completed = this.completed(patch.completed, problems);
     if (Object.keys(changes).length === 0 && problems.length === 0) {
       problems.push({ field: 'body', message: 'must contain at least one of title, description, completed' });
     }
@@ -163,6 +164,12 @@ export class TasksService {
       });
     }
     return raw;
+  }
+
+  private completed(raw: unknown, problems: FieldProblem[]): boolean | undefined {
+    if (raw === undefined || typeof raw === 'boolean') return raw;
+    problems.push({ field: 'completed', message: 'must be true or false' });
+    return undefined;
   }
 
   private throwIfAny(problems: FieldProblem[]): void {

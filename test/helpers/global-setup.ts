@@ -18,12 +18,19 @@ export default async function globalSetup(): Promise<void> {
   const server = await startTestServer(runId);
   globalThis.__TASKS_TEST_SERVER__ = server;
   const template = `${TEST_DATABASE_PREFIX}${runId}_template`;
-  await adminQuery(server.url, `create database "${template}"`);
-  const orm = await openOrm(withDatabase(server.url, template));
   try {
-    await orm.migrator.up();
-  } finally {
-    await orm.close();
+    await adminQuery(server.url, `create database "${template}"`);
+    const orm = await openOrm(withDatabase(server.url, template));
+    try {
+      await orm.migrator.up();
+    } finally {
+      await orm.close();
+    }
+  } catch (error) {
+    // Jest skips globalTeardown when setup fails: leave nothing behind.
+    await adminQuery(server.url, `drop database if exists "${template}" with (force)`).catch(() => undefined);
+    await server.stop();
+    throw error;
   }
   // Workers are started after this and inherit these variables.
   process.env.TEST_DB_SERVER_URL = server.url;
