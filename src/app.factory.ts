@@ -42,7 +42,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
   const origins = config.get('CORS_ORIGINS', { infer: true });
   app.enableCors({
     origin: origins ? origins.split(',').map((o) => o.trim()) : false,
-    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After'],
+    exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'Allow'],
   });
   configureHttp(app.getHttpAdapter().getInstance() as FastifyInstance);
   setUpOpenApi(app);

@@ -1,0 +1,122 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type pg from 'pg';
+import { TasksRepository } from '../src/tasks/tasks.repository';
+import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+
+const HASH = 'a'.repeat(64);
+const OTHER_HASH = 'b'.repeat(64);
+
+let db: TestDatabase;
+let orm: MikroORM;
+let sql: pg.Pool;
+let repo: TasksRepository;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  orm = await openOrm(db.url);
+  sql = sqlClient(db.url);
+});
+
+beforeEach(async () => {
+  await sql.query('truncate tasks, idempotency_keys');
+  repo = new TasksRepository(orm.em.fork());
+});
+
+afterAll(async () => {
+  await orm?.close();
+  await sql?.end();
+  await db?.drop();
+});
+
+const keys = async () =>
+  (
+    await sql.query(
+      `select user_id, key, response is not null as done from idempotency_keys order by user_id, key`,
+    )
+  ).rows;
+
+describe('Idempotency-Key records', () => {
+  it('claims a key once; a second claim sees it in progress, then done with the created task', async () => {
+    await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'claimed' });
+    await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'in-progress' });
+
+    const task = await repo.create('alice', { title: 'once' }, 'k1');
+
+    await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'done', task });
+    await expect(repo.claimIdempotencyKey('alice', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'reused' });
+    expect((await sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(1);
+  });
+
+  it('scopes keys to their owner', async () => {
+    await repo.claimIdempotencyKey('alice', 'k1', HASH);
+    await expect(repo.claimIdempotencyKey('bob', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'claimed' });
+    expect(await keys()).toEqual([
+      { user_id: 'alice', key: 'k1', done: false },
+      { user_id: 'bob', key: 'k1', done: false },
+    ]);
+  });
+
+  it('gives a released key back, and only while it is unfinished', async () => {
+    await repo.claimIdempotencyKey('alice', 'k1', HASH);
+    await repo.releaseIdempotencyKey('alice', 'k1');
+    await expect(repo.claimIdempotencyKey('alice', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'claimed' });
+
+    await repo.create('alice', { title: 'kept' }, 'k1');
+    await repo.releaseIdempotencyKey('alice', 'k1');
+    expect(await keys()).toEqual([{ user_id: 'alice', key: 'k1', done: true }]);
+  });
+
+  it('lets an expired key, or one whose request died mid-way, be claimed again', async () => {
+    await repo.claimIdempotencyKey('alice', 'expired', HASH);
+    await repo.create('alice', { title: 'old' }, 'expired');
+    await repo.claimIdempotencyKey('alice', 'abandoned', HASH);
+    await sql.query(
+      `update idempotency_keys set expires_at = now() - interval '1 second' where key = 'expired'`,
+    );
+    await sql.query(
+      `update idempotency_keys set locked_at = now() - interval '61 seconds' where key = 'abandoned'`,
+    );
+
+    await expect(repo.claimIdempotencyKey('alice', 'expired', OTHER_HASH)).resolves.toEqual({
+      state: 'claimed',
+    });
+    await expect(repo.claimIdempotencyKey('alice', 'abandoned', OTHER_HASH)).resolves.toEqual({
+      state: 'claimed',
+    });
+  });
+
+  it("purges the owner's expired keys on each claim, and sweeps everyone else's in batches", async () => {
+    for (const [user, key] of [
+      ['alice', 'a1'],
+      ['alice', 'a2'],
+      ['bob', 'b1'],
+      ['carol', 'c1'],
+    ]) {
+      await repo.claimIdempotencyKey(user, key, HASH);
+    }
+    await sql.query(`update idempotency_keys set expires_at = now() - interval '1 second' where key <> 'b1'`);
+
+    await repo.claimIdempotencyKey('alice', 'a3', HASH);
+    expect(await keys()).toEqual([
+      { user_id: 'alice', key: 'a3', done: false },
+      { user_id: 'bob', key: 'b1', done: false },
+      { user_id: 'carol', key: 'c1', done: false },
+    ]);
+
+    await expect(repo.sweepExpiredIdempotencyKeys()).resolves.toBe(1);
+    expect(await keys()).toEqual([
+      { user_id: 'alice', key: 'a3', done: false },
+      { user_id: 'bob', key: 'b1', done: false },
+    ]);
+  });
+
+  it('lets exactly one of 10 concurrent claims win', async () => {
+    const claims = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        new TasksRepository(orm.em.fork()).claimIdempotencyKey('alice', 'k', HASH),
+      ),
+    );
+    expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
+    expect(claims.filter((c) => c.state === 'in-progress')).toHaveLength(9);
+  });
+});
