@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import secureJson from 'secure-json-parse';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigService } from '@nestjs/config';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { EnvironmentVariables } from './config/environment.js';
+import { sendProblem } from './common/problem-details.filter.js';
 import { requestIdFrom } from './common/request-id.js';
 import { ValidationError } from './database/data-layer.errors.js';
 
@@ -27,6 +29,16 @@ export async function createApp(): Promise<NestFastifyApplication> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Long non-UUID ids must reach the handler to be answered 400, not 404.
     routerOptions: { maxParamLength: 2048 },
+    // A path Fastify cannot decode (`/api/v1/tasks/%zz`) is refused before any
+    // hook or Nest filter runs; answer it as the same problem document.
+    frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(request, reply, {
+        status: 400,
+        code: 'VALIDATION_ERROR',
+        title: 'Validation failed',
+        detail: 'path must be valid percent-encoded UTF-8',
+        errors: [{ field: 'path', message: 'must be valid percent-encoded UTF-8' }],
+      }),
     // Kept on the raw request too, where nestjs-pino's middleware reads it, so
     // the response header and every log line of the request carry the same id.
     genReqId: (raw: IncomingMessage) =>
@@ -35,6 +47,8 @@ export async function createApp(): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: true,
     abortOnError: false,
+    // Bodies are parsed by our own JSON parser (configureHttp), not Nest's.
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
@@ -54,12 +68,19 @@ function configureHttp(fastify: FastifyInstance): void {
     void reply.header('x-request-id', request.id);
     assertDecodableQuery(request);
   });
-  // JSON only: text/plain (a Fastify default) and anything else is a 415.
-  fastify.removeContentTypeParser('text/plain');
+  // JSON only: text/plain (a Fastify default) and anything else is a 415. Our
+  // own parser, because Fastify's hides why a body was refused.
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
-    'application/merge-patch+json',
+    ['application/json', 'application/merge-patch+json'],
     { parseAs: 'string' },
-    fastify.getDefaultJsonParser('error', 'error'),
+    (_request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
   );
   fastify.addHook('preParsing', async (request) => {
     // An unknown route or method is a 404/405 whatever its body; only real routes check the type.
@@ -68,6 +89,23 @@ function configureHttp(fastify: FastifyInstance): void {
     const accepted = JSON_TYPE.test(type) || (request.method === 'PATCH' && MERGE_PATCH_TYPE.test(type));
     if (!accepted) throw new UnsupportedMediaTypeException();
   });
+}
+
+/**
+ * JSON with prototype-poisoning keys refused (secure-json-parse, as Fastify
+ * does), each failure reported as what it is.
+ */
+function parseJsonBody(body: string): unknown {
+  if (body.length === 0) throw ValidationError.field('body', 'must not be empty');
+  try {
+    return secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const prototypeKey = error instanceof SyntaxError && /prototype/.test(error.message);
+    throw ValidationError.field(
+      'body',
+      prototypeKey ? 'must not contain __proto__ or constructor.prototype keys' : 'must be valid JSON',
+    );
+  }
 }
 
 /** `q=%zz`, `q=%` or percent-encoded bytes that are not UTF-8 are a 400, not silently kept. */

@@ -28,7 +28,7 @@ export interface Problem {
   errors?: FieldProblem[];
 }
 
-interface Mapped {
+export interface Mapped {
   status: number;
   code: string;
   title: string;
@@ -99,21 +99,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         `${request.method} ${request.url} failed: ${exception instanceof Error ? exception.message : String(exception)}`,
       );
     }
-    const problem: Problem = {
-      type: 'about:blank',
-      title: mapped.title,
-      status: mapped.status,
-      code: mapped.code,
-      detail: mapped.detail,
-      instance: request.url.split('?')[0],
-      requestId: request.id,
-      ...(mapped.errors ? { errors: mapped.errors } : {}),
-    };
-    void reply
-      .status(mapped.status)
-      .headers(mapped.headers ?? {})
-      .header('content-type', 'application/problem+json')
-      .send(problem);
+    sendProblem(request, reply, mapped);
   }
 
   private map(exception: unknown, request: FastifyRequest): Mapped {
@@ -166,22 +152,26 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     const known = BY_STATUS[status];
     if (!known) return status >= 500 ? INTERNAL : { status, ...BY_STATUS[400], headers };
-    const detail =
-      status === 400 && exception.cause instanceof Error ? bodyProblem(exception.cause) : known.detail;
-    return {
-      status,
-      ...known,
-      detail,
-      headers,
-      ...(status === 400 ? { errors: [{ field: 'body', message: detail }] } : {}),
-    };
+    return { status, ...known, headers };
   }
 }
 
-/** What was wrong with a body Fastify could not parse, without echoing it. */
-function bodyProblem(cause: unknown): string {
-  const code = (cause as { code?: string } | undefined)?.code;
-  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return 'must not be empty';
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || cause instanceof SyntaxError) return 'must be valid JSON';
-  return 'is malformed';
+/** Writes a problem document; also used for errors Fastify raises before Nest sees the request. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, mapped: Mapped): void {
+  const problem: Problem = {
+    type: 'about:blank',
+    title: mapped.title,
+    status: mapped.status,
+    code: mapped.code,
+    detail: mapped.detail,
+    instance: request.url.split('?')[0],
+    requestId: request.id,
+    ...(mapped.errors ? { errors: mapped.errors } : {}),
+  };
+  void reply
+    .status(mapped.status)
+    .headers(mapped.headers ?? {})
+    .header('x-request-id', request.id)
+    .header('content-type', 'application/problem+json')
+    .send(problem);
 }

@@ -1,91 +1,213 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, ApiResponse } from '@nestjs/swagger';
+import { ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 
+const EXAMPLE_REQUEST_ID = '8f1c2b7e-4a57-4c1e-9a43-2f1a8c110b6f';
+const EXAMPLE_TASK_URL = '/api/v1/tasks/0b6f7c2e-5d0c-4f6e-9a43-9a2f3f1a8c11';
+
+@ApiSchema({ name: 'FieldProblem', description: 'What is wrong with one field, header or parameter.' })
 class FieldProblemSchema {
-  @ApiProperty({ example: 'title' })
+  @ApiProperty({ description: 'The field (or header, query parameter, `body`).', example: 'title' })
   field!: string;
 
   @ApiProperty({ example: 'must be 1 to 255 characters' })
   message!: string;
 }
 
+/** The `code`s of the contract's problem documents. */
+export const PROBLEM_CODES = [
+  'VALIDATION_ERROR',
+  'MISSING_TOKEN',
+  'INVALID_TOKEN',
+  'TOKEN_EXPIRED',
+  'TASK_NOT_FOUND',
+  'ROUTE_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'IDEMPOTENCY_KEY_IN_PROGRESS',
+  'PRECONDITION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'IDEMPOTENCY_KEY_REUSED',
+  'INTERNAL_ERROR',
+  'SERVICE_UNAVAILABLE',
+] as const;
+
 /** RFC 9457 problem document (application/problem+json), for the OpenAPI document. */
+@ApiSchema({
+  name: 'Problem',
+  description: 'RFC 9457 problem document, sent as application/problem+json for every error.',
+})
 export class ProblemSchema {
-  @ApiProperty({ example: 'about:blank' })
+  @ApiProperty({ description: 'Always about:blank; `code` says what happened.', example: 'about:blank' })
   type!: string;
 
-  @ApiProperty({ example: 'Validation failed' })
+  @ApiProperty({ description: 'Short summary of the status.', example: 'Validation failed' })
   title!: string;
 
-  @ApiProperty({ example: 400 })
+  @ApiProperty({ type: 'integer', minimum: 400, maximum: 599, example: 400 })
   status!: number;
 
   @ApiProperty({
-    enum: [
-      'VALIDATION_ERROR',
-      'MISSING_TOKEN',
-      'INVALID_TOKEN',
-      'TOKEN_EXPIRED',
-      'TASK_NOT_FOUND',
-      'ROUTE_NOT_FOUND',
-      'METHOD_NOT_ALLOWED',
-      'IDEMPOTENCY_KEY_IN_PROGRESS',
-      'PRECONDITION_FAILED',
-      'PAYLOAD_TOO_LARGE',
-      'UNSUPPORTED_MEDIA_TYPE',
-      'IDEMPOTENCY_KEY_REUSED',
-      'INTERNAL_ERROR',
-      'SERVICE_UNAVAILABLE',
-    ],
+    enum: PROBLEM_CODES,
+    description: 'Stable, machine-readable reason; switch on this rather than on `title` or `detail`.',
     example: 'VALIDATION_ERROR',
   })
   code!: string;
 
-  @ApiProperty({ example: 'title must be 1 to 255 characters' })
+  @ApiProperty({ description: 'Human-readable explanation.', example: 'title must be 1 to 255 characters' })
   detail!: string;
 
-  @ApiProperty({ example: '/api/v1/tasks' })
+  @ApiProperty({ description: 'The request path, without its query string.', example: '/api/v1/tasks' })
   instance!: string;
 
-  @ApiProperty({ example: '8f1c2b7e-4a57-4c1e-9a43-2f1a8c110b6f' })
+  @ApiProperty({ description: 'The X-Request-Id of the request.', example: EXAMPLE_REQUEST_ID })
   requestId!: string;
 
   @ApiProperty({
     type: [FieldProblemSchema],
     required: false,
     description: 'For VALIDATION_ERROR: each field.',
+    example: [{ field: 'title', message: 'must be 1 to 255 characters' }],
   })
   errors?: FieldProblemSchema[];
 }
 
-const PROBLEMS: Record<number, { description: string; code: string; headers?: Record<string, object> }> = {
-  400: { description: 'Bad body, query, id, header or cursor', code: 'VALIDATION_ERROR' },
+interface HeaderObject {
+  description: string;
+  schema: Record<string, unknown>;
+  example?: unknown;
+}
+
+interface ProblemExample {
+  code: (typeof PROBLEM_CODES)[number];
+  title: string;
+  detail: string;
+  instance?: string;
+  errors?: { field: string; message: string }[];
+}
+
+const PROBLEMS: Record<
+  number,
+  { description: string; examples: ProblemExample[]; headers?: Record<string, HeaderObject> }
+> = {
+  400: {
+    description: 'VALIDATION_ERROR: bad body, query, id, header or cursor; unknown fields and parameters',
+    examples: [
+      {
+        code: 'VALIDATION_ERROR',
+        title: 'Validation failed',
+        detail: 'title must be 1 to 255 characters',
+        errors: [{ field: 'title', message: 'must be 1 to 255 characters' }],
+      },
+    ],
+  },
   401: {
-    description: 'Missing, invalid or expired token (MISSING_TOKEN, INVALID_TOKEN, TOKEN_EXPIRED)',
-    code: 'INVALID_TOKEN',
+    description: 'MISSING_TOKEN, INVALID_TOKEN or TOKEN_EXPIRED',
+    examples: [
+      { code: 'MISSING_TOKEN', title: 'Unauthorized', detail: 'A bearer token is required' },
+      { code: 'INVALID_TOKEN', title: 'Unauthorized', detail: 'The token is not valid' },
+      { code: 'TOKEN_EXPIRED', title: 'Unauthorized', detail: 'The token has expired' },
+    ],
     headers: {
-      'WWW-Authenticate': { description: 'Bearer challenge (RFC 6750)', schema: { type: 'string' } },
+      'WWW-Authenticate': {
+        description: 'Bearer challenge (RFC 6750); `error="invalid_token"` when a token was sent',
+        schema: { type: 'string' },
+        example: 'Bearer realm="tasks", error="invalid_token", error_description="The token has expired"',
+      },
     },
   },
-  404: { description: 'No such task for this user', code: 'TASK_NOT_FOUND' },
-  409: {
-    description: 'The first request with this Idempotency-Key is still running',
-    code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+  404: {
+    description: 'TASK_NOT_FOUND: no such task for this user (another user’s task looks the same)',
+    examples: [
+      {
+        code: 'TASK_NOT_FOUND',
+        title: 'Task not found',
+        detail: 'Task not found',
+        instance: EXAMPLE_TASK_URL,
+      },
+    ],
   },
-  412: { description: 'If-Match does not match the current version', code: 'PRECONDITION_FAILED' },
-  413: { description: 'Body larger than 64 KiB', code: 'PAYLOAD_TOO_LARGE' },
-  415: { description: 'Body not sent as application/json', code: 'UNSUPPORTED_MEDIA_TYPE' },
-  422: { description: 'Idempotency-Key reused with a different body', code: 'IDEMPOTENCY_KEY_REUSED' },
-  500: { description: 'A bug; the body says nothing about internals', code: 'INTERNAL_ERROR' },
+  409: {
+    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running',
+    examples: [
+      {
+        code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
+        title: 'Idempotency key in progress',
+        detail: 'A request with this Idempotency-Key is still being processed',
+      },
+    ],
+  },
+  412: {
+    description: 'PRECONDITION_FAILED: If-Match does not match the current version; nothing changed',
+    examples: [
+      {
+        code: 'PRECONDITION_FAILED',
+        title: 'Precondition failed',
+        detail: 'The task has been changed since the given version',
+        instance: EXAMPLE_TASK_URL,
+      },
+    ],
+  },
+  413: {
+    description: 'PAYLOAD_TOO_LARGE: body larger than 64 KiB',
+    examples: [
+      {
+        code: 'PAYLOAD_TOO_LARGE',
+        title: 'Payload too large',
+        detail: 'The request body is larger than 64 KiB',
+      },
+    ],
+  },
+  415: {
+    description: 'UNSUPPORTED_MEDIA_TYPE: body not sent as application/json',
+    examples: [
+      {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        title: 'Unsupported media type',
+        detail: 'The request body must be sent as application/json',
+      },
+    ],
+  },
+  422: {
+    description: 'IDEMPOTENCY_KEY_REUSED: Idempotency-Key reused with a different body',
+    examples: [
+      {
+        code: 'IDEMPOTENCY_KEY_REUSED',
+        title: 'Idempotency key reused',
+        detail: 'This Idempotency-Key was already used with a different request body',
+      },
+    ],
+  },
+  500: {
+    description: 'INTERNAL_ERROR: a bug; the body says nothing about internals',
+    examples: [
+      { code: 'INTERNAL_ERROR', title: 'Internal server error', detail: 'An unexpected error occurred' },
+    ],
+  },
   503: {
-    description: 'The database cannot be reached',
-    code: 'SERVICE_UNAVAILABLE',
-    headers: { 'Retry-After': { description: 'Seconds to wait', schema: { type: 'integer' } } },
+    description: 'SERVICE_UNAVAILABLE: the database cannot be reached',
+    examples: [
+      {
+        code: 'SERVICE_UNAVAILABLE',
+        title: 'Service unavailable',
+        detail: 'The service cannot reach a dependency; try again shortly',
+      },
+    ],
+    headers: {
+      'Retry-After': {
+        description: 'Seconds to wait before retrying',
+        schema: { type: 'integer' },
+        example: 5,
+      },
+    },
   },
 };
 
-export const REQUEST_ID_HEADER = {
-  'X-Request-Id': { description: 'The caller’s id when sane, else a new UUID', schema: { type: 'string' } },
+export const REQUEST_ID_HEADER: Record<string, HeaderObject> = {
+  'X-Request-Id': {
+    description: 'The caller’s X-Request-Id when it is 1–128 visible ASCII characters, else a new UUID',
+    schema: { type: 'string', minLength: 1, maxLength: 128 },
+    example: EXAMPLE_REQUEST_ID,
+  },
 };
 
 /** Documents the problem responses a route can give, with the contract's codes. */
@@ -98,16 +220,25 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
         headers: { ...REQUEST_ID_HEADER, ...PROBLEMS[status].headers },
         content: {
           'application/problem+json': {
-            schema: { $ref: '#/components/schemas/ProblemSchema' },
-            example: {
-              type: 'about:blank',
-              title: 'Error',
-              status,
-              code: PROBLEMS[status].code,
-              detail: PROBLEMS[status].description,
-              instance: '/api/v1/tasks',
-              requestId: '8f1c2b7e-4a57-4c1e-9a43-2f1a8c110b6f',
-            },
+            schema: { $ref: getSchemaPath(ProblemSchema) },
+            examples: Object.fromEntries(
+              PROBLEMS[status].examples.map(({ instance = '/api/v1/tasks', ...example }) => [
+                example.code,
+                {
+                  summary: example.code,
+                  value: {
+                    type: 'about:blank',
+                    title: example.title,
+                    status,
+                    code: example.code,
+                    detail: example.detail,
+                    instance,
+                    requestId: EXAMPLE_REQUEST_ID,
+                    ...(example.errors ? { errors: example.errors } : {}),
+                  },
+                },
+              ]),
+            ),
           },
         },
       }),

@@ -23,10 +23,12 @@ export class RequestValidationPipe implements PipeTransform {
     }
     const dto: Record<string, unknown> = new metatype() as Record<string, unknown>;
     for (const [key, v] of Object.entries(value)) dto[key] = v;
+    // forbidUnknownValues would refuse every instance of a class without rules
+    // (NoQuery); the value is known to be a plain object here anyway.
     const errors = validateSync(dto, {
       whitelist: true,
       forbidNonWhitelisted: true,
-      forbidUnknownValues: true,
+      forbidUnknownValues: false,
     });
     if (errors.length > 0) throw new ValidationError(errors.map(toProblem));
     return dto;

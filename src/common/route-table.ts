@@ -29,6 +29,10 @@ export class RouteTable {
   }
 
   allowedMethods(path: string): string[] {
-    return METHODS.filter((method) => this.router.find(method, path) !== null);
+    // Fastify never matches a parameter to an empty segment (`/tasks/`); neither do we.
+    return METHODS.filter((method) => {
+      const match = this.router.find(method, path);
+      return match !== null && Object.values(match.params).every((value) => value !== '');
+    });
   }
 }

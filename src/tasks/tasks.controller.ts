@@ -24,6 +24,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { etagOf, ifMatchVersions, ifNoneMatchMatches } from '../common/conditional-requests.js';
+import { NoQuery } from '../common/no-query.dto.js';
 import { ApiProblems, ProblemSchema, REQUEST_ID_HEADER } from '../common/problem.schema.js';
 import { ValidationError } from '../database/data-layer.errors.js';
 import { CreateTaskDto } from './dto/create-task.dto.js';
@@ -80,6 +81,7 @@ export class TasksController {
   async create(
     @CurrentUser() userId: string,
     @Body() body: CreateTaskDto,
+    @Query() _query: NoQuery,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TaskResponse> {
@@ -116,6 +118,7 @@ export class TasksController {
   async get(
     @CurrentUser() userId: string,
     @Param('id') id: string,
+    @Query() _query: NoQuery,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TaskResponse | undefined> {
@@ -143,6 +146,7 @@ export class TasksController {
     @CurrentUser() userId: string,
     @Param('id') id: string,
     @Body() body: UpdateTaskDto,
+    @Query() _query: NoQuery,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TaskResponse> {
@@ -161,6 +165,7 @@ export class TasksController {
   async delete(
     @CurrentUser() userId: string,
     @Param('id') id: string,
+    @Query() _query: NoQuery,
     @Headers('if-match') ifMatch: string | undefined,
   ): Promise<void> {
     await this.tasks.delete(userId, taskId(id), ifMatchVersions(ifMatch));

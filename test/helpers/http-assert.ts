@@ -1,0 +1,110 @@
+import type { LightMyRequestResponse } from 'fastify';
+
+export type InjectResponse = LightMyRequestResponse;
+
+const PROBLEM_TYPE = /^application\/problem\+json(\s*;.*)?$/;
+const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface ExpectedProblem {
+  status: number;
+  code: string;
+  title: string;
+  detail: string;
+  instance: string;
+  errors?: { field: string; message: string }[];
+}
+
+/**
+ * Things that must never reach a client in an error body (shared/spec/http-api.md, Errors):
+ * stack frames, SQL text, driver messages, connection strings. Secrets the test knows
+ * (tokens, passwords) are passed in and must not appear either.
+ */
+export function expectNoLeak(body: string, secrets: readonly string[] = []): void {
+  expect(body).not.toMatch(/\bat .+:\d+:\d+/); // a stack frame
+  expect(body).not.toMatch(/node_modules|\/src\/|\.ts\b|\.js\b/);
+  expect(body).not.toMatch(/\b(select|insert into|update \w+ set|delete from|returning)\b/i);
+  expect(body).not.toMatch(/postgres(ql)?:\/\//i);
+  expect(body).not.toMatch(/duplicate key|violates|invalid byte sequence|syntax error at/i);
+  for (const secret of secrets) expect(body).not.toContain(secret);
+}
+
+/**
+ * The response is exactly this RFC 9457 problem document: every member compared,
+ * requestId equal to the response's X-Request-Id, the problem media type, nothing leaked.
+ */
+export function expectProblem(
+  res: InjectResponse,
+  expected: ExpectedProblem,
+  secrets: readonly string[] = [],
+) {
+  expect({ status: res.statusCode, contentType: res.headers['content-type'] }).toEqual({
+    status: expected.status,
+    contentType: expect.stringMatching(PROBLEM_TYPE),
+  });
+  const requestId = res.headers['x-request-id'];
+  expect(requestId).toEqual(expect.any(String));
+  expect(res.json()).toEqual({
+    type: 'about:blank',
+    title: expected.title,
+    status: expected.status,
+    code: expected.code,
+    detail: expected.detail,
+    instance: expected.instance,
+    requestId,
+    ...(expected.errors ? { errors: expected.errors } : {}),
+  });
+  expectNoLeak(res.body, secrets);
+}
+
+/** A 400 VALIDATION_ERROR naming exactly these fields, detail being "<field> <message>" joined by "; ". */
+export function expectValidationProblem(
+  res: InjectResponse,
+  instance: string,
+  errors: { field: string; message: string }[],
+  secrets: readonly string[] = [],
+): void {
+  expectProblem(
+    res,
+    {
+      status: 400,
+      code: 'VALIDATION_ERROR',
+      title: 'Validation failed',
+      detail: errors.map((e) => `${e.field} ${e.message}`).join('; '),
+      instance,
+      errors,
+    },
+    secrets,
+  );
+}
+
+export interface TaskJson {
+  id: string;
+  userId: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+/** Exactly the eight fields of the contract's Task, with their formats. */
+export function expectTaskShape(task: unknown): asserts task is TaskJson {
+  expect(task).toEqual({
+    id: expect.stringMatching(UUID_RE),
+    userId: expect.any(String),
+    title: expect.any(String),
+    description: task && (task as TaskJson).description === null ? null : expect.any(String),
+    completed: expect.any(Boolean),
+    createdAt: expect.stringMatching(ISO_MS),
+    updatedAt: expect.stringMatching(ISO_MS),
+    version: expect.any(Number),
+  });
+}
+
+/** A problem body without the members that legitimately differ between two requests. */
+export function comparable(res: InjectResponse): Record<string, unknown> {
+  const { requestId: _r, instance: _i, ...rest } = res.json<Record<string, unknown>>();
+  return { status: res.statusCode, contentType: res.headers['content-type'], ...rest };
+}
