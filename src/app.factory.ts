@@ -58,7 +58,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
     origin: origins ? origins.split(',').map((o) => o.trim()) : false,
     exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'Allow'],
   });
-  configureHttp(app.getHttpAdapter().getInstance() as FastifyInstance);
+  configureHttp(app.getHttpAdapter().getInstance());
   setUpOpenApi(app);
   return app;
 }

@@ -141,12 +141,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private mapHttp(exception: HttpException, request: FastifyRequest): Mapped {
-    let status = exception.getStatus();
+    let status: number = exception.getStatus();
     const headers: Record<string, string> = {};
-    if (status === HttpStatus.NOT_FOUND) {
+    if (status === 404) {
       const allowed = this.routes.allowedMethods(request.url.split('?')[0]);
       if (allowed.length > 0) {
-        status = HttpStatus.METHOD_NOT_ALLOWED;
+        status = 405;
         headers.allow = allowed.join(', ');
       }
     }

@@ -195,7 +195,8 @@ export class TasksRepository {
    */
   async list(ownerId: string, query: ListQuery): Promise<TaskPage> {
     if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
-    if (!Number.isInteger(query.limit) || query.limit < 1) throw ValidationError.field('limit', 'must be at least 1');
+    if (!Number.isInteger(query.limit) || query.limit < 1)
+      throw ValidationError.field('limit', 'must be at least 1');
     const sort = SORTS[query.sort];
     const column = sql.raw(sort.column);
     const isTitle = sort.column === 'title';
@@ -212,7 +213,8 @@ export class TasksRepository {
     }
     if (query.after) {
       const keyIsValid = isTitle || ISO_MICROS.test(query.after.key);
-      if (!UUID.test(query.after.id) || !keyIsValid) throw ValidationError.field('cursor', 'is not a valid cursor');
+      if (!UUID.test(query.after.id) || !keyIsValid)
+        throw ValidationError.field('cursor', 'is not a valid cursor');
       conditions.push(
         sql`(${column}, id) ${cmp} (${query.after.key}${sql.raw(isTitle ? '::text collate "C"' : '::timestamptz')}, ${query.after.id}::uuid)`,
       );

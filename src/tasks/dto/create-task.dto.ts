@@ -1,8 +1,15 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
 import { IsBoolean, IsDefined, IsOptional, IsString } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
 // Types are checked here; lengths (in code points, after trimming) by TasksService.
+// @nestjs/swagger copies every ApiSchema option into the schema, though its type only names
+// `name` and `description`; additionalProperties documents that unknown fields are a 400.
+@ApiSchema({
+  name: 'CreateTask',
+  description: 'A new task. Any other field (id, userId, version, …) is refused with 400.',
+  additionalProperties: false,
+} as ApiSchemaOptions)
 export class CreateTaskDto {
   @ApiProperty({
     description: `Trimmed; 1–${TITLE_MAX_LENGTH} characters (Unicode code points) after trimming. No NUL character.`,
@@ -26,7 +33,7 @@ export class CreateTaskDto {
   @IsString({ message: 'must be a string or null' })
   description?: string | null;
 
-  @ApiProperty({ required: false, default: false })
+  @ApiProperty({ required: false, default: false, example: false })
   @IsOptional()
   @IsBoolean({ message: 'must be true or false' })
   completed?: boolean;

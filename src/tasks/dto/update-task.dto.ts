@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
 import { IsBoolean, IsString, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
@@ -6,6 +6,16 @@ import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
  * JSON Merge Patch of a task: an absent field is unchanged; `description: null`
  * clears it; `null` for title or completed is refused (they cannot be empty).
  */
+// @nestjs/swagger copies every ApiSchema option into the schema, though its type only names
+// `name` and `description`: the body must be a non-empty subset of the three fields.
+@ApiSchema({
+  name: 'UpdateTask',
+  description:
+    'JSON Merge Patch: a non-empty subset of the fields. An absent field is unchanged; ' +
+    '`description: null` clears it. Any other field is refused with 400.',
+  additionalProperties: false,
+  minProperties: 1,
+} as ApiSchemaOptions)
 export class UpdateTaskDto {
   @ApiProperty({
     required: false,
@@ -23,13 +33,14 @@ export class UpdateTaskDto {
     type: String,
     nullable: true,
     maxLength: DESCRIPTION_MAX_LENGTH,
-    description: 'null clears the description.',
+    description: `At most ${DESCRIPTION_MAX_LENGTH} characters; null clears the description.`,
+    example: null,
   })
   @ValidateIf((dto: UpdateTaskDto) => dto.description !== undefined && dto.description !== null)
   @IsString({ message: 'must be a string or null' })
   description?: string | null;
 
-  @ApiProperty({ required: false, description: 'null is refused.' })
+  @ApiProperty({ required: false, description: 'null is refused.', example: true })
   @ValidateIf((dto: UpdateTaskDto) => dto.completed !== undefined)
   @IsBoolean({ message: 'must be true or false' })
   completed?: boolean;
