@@ -132,6 +132,7 @@ function setUpOpenApi(app: NestFastifyApplication): void {
           'problem documents (application/problem+json) with a stable `code`. Every response has X-Request-Id.',
       )
       .setVersion('1')
+      .addServer('/')
       .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
       .build(),
   );

@@ -14,6 +14,7 @@ import {
 import {
   ApiBearerAuth,
   ApiBody,
+  ApiConsumes,
   ApiExtraModels,
   ApiHeader,
   ApiOperation,
@@ -60,7 +61,7 @@ export class TasksController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create a task' })
+  @ApiOperation({ summary: 'Create a task', operationId: 'createTask' })
   @ApiBody({ type: CreateTaskDto })
   @ApiHeader({
     name: 'Idempotency-Key',
@@ -94,7 +95,7 @@ export class TasksController {
   }
 
   @Get()
-  @ApiOperation({ summary: "List the caller's tasks (keyset pagination)" })
+  @ApiOperation({ summary: "List the caller's tasks (keyset pagination)", operationId: 'listTasks' })
   @ApiResponse({ status: 200, type: TaskListResponse, headers: REQUEST_ID_HEADER })
   @ApiProblems(400)
   async list(@CurrentUser() userId: string, @Query() query: ListTasksQuery): Promise<TaskListResponse> {
@@ -109,11 +110,15 @@ export class TasksController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Read one task' })
+  @ApiOperation({ summary: 'Read one task', operationId: 'getTask' })
   @ApiParam(ID_PARAM)
   @ApiHeader({ name: 'If-None-Match', required: false, description: 'ETag(s) or *; a match gives 304' })
   @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
-  @ApiResponse({ status: 304, description: 'Not modified (If-None-Match matched)', headers: ETAG_HEADER })
+  @ApiResponse({
+    status: 304,
+    description: 'Not modified (If-None-Match matched)',
+    headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER },
+  })
   @ApiProblems(400, 404)
   async get(
     @CurrentUser() userId: string,
@@ -132,7 +137,8 @@ export class TasksController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Update a task (JSON Merge Patch)' })
+  @ApiOperation({ summary: 'Update a task (JSON Merge Patch)', operationId: 'updateTask' })
+  @ApiConsumes('application/json', 'application/merge-patch+json')
   @ApiParam(ID_PARAM)
   @ApiBody({ type: UpdateTaskDto })
   @ApiHeader({
@@ -157,7 +163,7 @@ export class TasksController {
 
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete a task' })
+  @ApiOperation({ summary: 'Delete a task', operationId: 'deleteTask' })
   @ApiParam(ID_PARAM)
   @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
   @ApiResponse({ status: 204, description: 'Deleted', headers: REQUEST_ID_HEADER })
