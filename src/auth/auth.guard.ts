@@ -28,7 +28,7 @@ export class AuthGuard implements CanActivate {
     }
     const token = BEARER.exec(header)?.[1];
     if (!token)
-      throw new AuthenticationError('INVALID_TOKEN', 'The Authorization header must be "Bearer <token>"');
+      throw new AuthenticationError('INVALID_TOKEN', 'The Authorization header must be: Bearer <token>');
     request.userId = await this.verifier.verify(token);
     return true;
   }

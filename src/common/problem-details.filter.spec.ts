@@ -1,4 +1,4 @@
-import { HttpException, NotFoundException, type ArgumentsHost } from '@nestjs/common';
+import { HttpException, Logger, NotFoundException, type ArgumentsHost } from '@nestjs/common';
 import { AuthenticationError, KeySetUnavailableError } from '../auth/auth.errors';
 import {
   DatabaseConnectionError,
@@ -11,7 +11,7 @@ import { ProblemDetailsFilter } from './problem-details.filter';
 import type { RouteTable } from './route-table';
 
 /** Runs the filter on one exception and returns what it sent. */
-function answer(exception: unknown, allowed: string[] = []) {
+function answer(exception: unknown, allowed: string[] = [], method = 'GET') {
   const sent: { status?: number; headers: Record<string, string>; body?: unknown } = { headers: {} };
   const reply = {
     status(code: number) {
@@ -31,7 +31,7 @@ function answer(exception: unknown, allowed: string[] = []) {
       return reply;
     },
   };
-  const request = { id: 'req-1', url: '/api/v1/tasks/x?y=1', method: 'GET' };
+  const request = { id: 'req-1', url: '/api/v1/tasks/x?y=1', method };
   const host = {
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
   } as unknown as ArgumentsHost;
@@ -43,6 +43,9 @@ function answer(exception: unknown, allowed: string[] = []) {
 const base = { type: 'about:blank', instance: '/api/v1/tasks/x', requestId: 'req-1' };
 
 describe('ProblemDetailsFilter', () => {
+  // The filter logs 5xx answers; that is checked elsewhere and only noise here.
+  beforeAll(() => Logger.overrideLogger(false));
+
   it('answers an unexpected error with a bare 500 that reveals nothing', () => {
     const sent = answer(new TypeError('secret internals at line 42'));
     expect(sent.status).toBe(500);
@@ -89,12 +92,16 @@ describe('ProblemDetailsFilter', () => {
     expect(expired.body).toMatchObject({ code: 'TOKEN_EXPIRED', title: 'Unauthorized' });
   });
 
-  it('turns a 404 on a known path into 405 with Allow', () => {
-    const sent = answer(new NotFoundException(), ['GET', 'HEAD', 'PATCH', 'DELETE']);
+  it('turns a 404 on a known path into 405 with Allow, unless the method is allowed there', () => {
+    const sent = answer(new NotFoundException(), ['GET', 'HEAD', 'PATCH', 'DELETE'], 'PUT');
     expect(sent.status).toBe(405);
     expect(sent.headers.allow).toBe('GET, HEAD, PATCH, DELETE');
     expect(sent.body).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
     expect(answer(new NotFoundException())).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND' } });
+    expect(answer(new NotFoundException(), ['GET', 'HEAD'], 'GET')).toMatchObject({
+      status: 404,
+      body: { code: 'ROUTE_NOT_FOUND' },
+    });
   });
 
   it('keeps other framework 4xx statuses, and hides framework 5xx', () => {

@@ -120,7 +120,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const challenge =
         exception.code === 'MISSING_TOKEN'
           ? 'Bearer realm="tasks"'
-          : `Bearer realm="tasks", error="invalid_token", error_description="${exception.message}"`;
+          : `Bearer realm="tasks", error="invalid_token", error_description="${quotable(exception.message)}"`;
       return {
         status: 401,
         code: exception.code,
@@ -138,7 +138,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const headers: Record<string, string> = {};
     if (status === 404) {
       const allowed = this.routes.allowedMethods(request.url.split('?')[0]);
-      if (allowed.length > 0) {
+      // A route that exists for this very method and still says 404 (a missing
+      // static file under /docs) is a plain 404, not a 405.
+      if (allowed.length > 0 && !allowed.includes(request.method)) {
         status = 405;
         headers.allow = allowed.join(', ');
       }
@@ -147,6 +149,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (!known) return status >= 500 ? INTERNAL : { status, ...BY_STATUS[400], headers };
     return { status, ...known, headers };
   }
+}
+
+/** RFC 6750 allows only %x20-21 / %x23-5B / %x5D-7E inside error_description. */
+function quotable(text: string): string {
+  return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'");
 }
 
 /** Writes a problem document; also used for errors Fastify raises before Nest sees the request. */
