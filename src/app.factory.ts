@@ -8,6 +8,7 @@ import { ConfigService } from '@nestjs/config';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
+import type { AuthenticatedRequest } from './auth/current-user.decorator.js';
 import type { EnvironmentVariables } from './config/environment.js';
 import { sendProblem } from './common/problem-details.filter.js';
 import { requestIdFrom } from './common/request-id.js';
@@ -51,19 +52,39 @@ export async function createApp(): Promise<NestFastifyApplication> {
     bodyParser: false,
   });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks();
   const config = app.get<ConfigService<EnvironmentVariables, true>>(ConfigService);
   const origins = config.get('CORS_ORIGINS', { infer: true });
   app.enableCors({
     origin: origins ? origins.split(',').map((o) => o.trim()) : false,
     exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'Allow'],
   });
-  configureHttp(app.getHttpAdapter().getInstance());
+  configureHttp(app.getHttpAdapter().getInstance(), app.get(Logger));
   setUpOpenApi(app);
   return app;
 }
 
-function configureHttp(fastify: FastifyInstance): void {
+function configureHttp(fastify: FastifyInstance, logger: Logger): void {
+  // One line per request, when it is answered: method, route pattern, path (no
+  // query: it may hold the user's search text), status, duration, request id and
+  // user id. Never headers (tokens, cookies) or bodies.
+  fastify.addHook('onResponse', async (request: AuthenticatedRequest, reply) => {
+    const route = request.routeOptions.url;
+    const path = request.url.split('?')[0];
+    const durationMs = Math.round(reply.elapsedTime * 10) / 10;
+    const line = {
+      requestId: request.id,
+      method: request.method,
+      route,
+      path,
+      status: reply.statusCode,
+      durationMs,
+      userId: request.userId,
+    };
+    const message = `${request.method} ${route ?? path} ${reply.statusCode} ${durationMs}ms`;
+    if (reply.statusCode >= 500) logger.error(line, message, 'Http');
+    else logger.log(line, message, 'Http');
+  });
+
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
     assertDecodableQuery(request);

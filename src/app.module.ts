@@ -11,6 +11,7 @@ import { RouteTable } from './common/route-table.js';
 import { AppConfigModule } from './config/config.module.js';
 import type { EnvironmentVariables } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 
 @Module({
@@ -28,13 +29,16 @@ import { TasksModule } from './tasks/tasks.module.js';
               : undefined,
           // The id Fastify assigned (src/app.factory.ts), so logs and X-Request-Id agree.
           genReqId: (req: IncomingMessage & { id?: string }) => req.id ?? requestIdFrom(req.headers),
-          redact: ['req.headers.authorization', 'req.headers.cookie'],
+          // The request line is written by src/app.factory.ts (onResponse), which
+          // knows the route, the user and the status; pino-http's own would repeat it.
+          autoLogging: false,
         },
       }),
     }),
     DatabaseModule,
     AuthModule,
     TasksModule,
+    HealthModule,
   ],
   providers: [
     RouteTable,

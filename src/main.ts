@@ -19,9 +19,43 @@ async function bootstrap(): Promise<void> {
   // Imported only once the environment is known to be valid: the module graph
   // validates it again while it is built, and would report it less clearly.
   const { createApp } = await import('./app.factory.js');
+  const { DatabaseLifecycle } = await import('./database/database.module.js');
+  const { ShutdownState } = await import('./health/shutdown-state.js');
   const app = await createApp();
+  const logger = new Logger('Bootstrap');
+
+  // SIGTERM (orchestrators) and SIGINT (Ctrl-C) drain instead of dropping requests:
+  // readiness turns 503 at once, the server stops accepting connections and waits
+  // for in-flight requests, then the pool and any embedded PostgreSQL are closed.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received: draining (at most ${env.SHUTDOWN_GRACE_MS} ms)`);
+    app.get(ShutdownState).beginDraining();
+    const deadline = setTimeout(() => {
+      logger.error(`shutdown did not finish within SHUTDOWN_GRACE_MS=${env.SHUTDOWN_GRACE_MS}; exiting`);
+      process.exit(1);
+    }, env.SHUTDOWN_GRACE_MS);
+    deadline.unref();
+    app.close().then(
+      () => {
+        logger.log('stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
   await app.listen(env.PORT, env.HOST);
-  new Logger('Bootstrap').log(`ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV})`);
+  logger.log(
+    `ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV}); ${app.get(DatabaseLifecycle).summary}`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -21,6 +21,12 @@ export class RequestValidationPipe implements PipeTransform {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw ValidationError.field(where, 'must be a JSON object');
     }
+    // Keys that name Object.prototype members (constructor, toString, …) would
+    // shadow what class-validator itself calls on the DTO: refuse them up front.
+    const inherited = Object.keys(value).filter((key) => key in Object.prototype);
+    if (inherited.length > 0) {
+      throw new ValidationError(inherited.map((field) => ({ field, message: 'is not allowed' })));
+    }
     const dto: Record<string, unknown> = new metatype() as Record<string, unknown>;
     for (const [key, v] of Object.entries(value)) dto[key] = v;
     // forbidUnknownValues would refuse every instance of a class without rules

@@ -126,6 +126,13 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
+  // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
+  @Type(() => Number)
+  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @Min(0, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @Max(600_000, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  SHUTDOWN_GRACE_MS = 10_000;
+
   // HS256 shared secret (Better Auth style); BETTER_AUTH_SECRET is read when this is unset.
   @IsOptional()
   @MinLength(32, { message: 'JWT_SECRET must be at least 32 characters' })

@@ -47,8 +47,10 @@ class DatabaseTargetModule {}
  * migrations where that is allowed, and stops the embedded PostgreSQL last.
  */
 @Injectable()
-class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
+export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Database');
+  /** What the start-up line reports: where the data is, and the schema's last migration. */
+  summary = '';
 
   constructor(
     private readonly orm: MikroORM,
@@ -78,7 +80,17 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     const dataDir = this.target.embedded
       ? ` (data in ${this.config.get('EMBEDDED_DB_DIR', { infer: true })})`
       : '';
-    this.logger.log(`using ${kind} at ${where}${dataDir}`);
+    const executed = await this.orm.migrator.getExecuted();
+    const pending = await this.orm.migrator.getPending();
+    const latest = executed.at(-1)?.name ?? 'none';
+    this.summary =
+      `database ${kind} at ${where}${dataDir}; migrations applied: ${executed.length} (latest ${latest})` +
+      (pending.length > 0 ? `, PENDING: ${pending.map((m) => m.name).join(', ')}` : '');
+    if (pending.length > 0) {
+      this.logger.warn(
+        `${pending.length} migration(s) pending: readiness stays 503 until npm run migration:up`,
+      );
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -106,5 +118,6 @@ class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     DatabaseTargetModule,
   ],
   providers: [DatabaseLifecycle],
+  exports: [DatabaseLifecycle],
 })
 export class DatabaseModule {}

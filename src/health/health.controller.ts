@@ -1,0 +1,112 @@
+import { MikroORM } from '@mikro-orm/core';
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  HealthCheck,
+  HealthCheckService,
+  HealthIndicatorService,
+  MikroOrmHealthIndicator,
+  type HealthCheckResult,
+} from '@nestjs/terminus';
+import { Public } from '../auth/public.decorator.js';
+import { REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import { ShutdownState } from './shutdown-state.js';
+
+const PING_TIMEOUT_MS = 1000;
+
+const TERMINUS_BODY = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
+    info: { type: 'object', additionalProperties: true },
+    error: { type: 'object', additionalProperties: true },
+    details: { type: 'object', additionalProperties: true },
+  },
+  example: {
+    status: 'error',
+    info: {},
+    error: { database: { status: 'down', message: 'timeout of 1000ms exceeded' } },
+    details: { database: { status: 'down', message: 'timeout of 1000ms exceeded' } },
+  },
+};
+
+/**
+ * Terminus probes for the load balancer and the orchestrator: liveness never
+ * touches the database (a database outage must not get healthy processes
+ * restarted); readiness pings it, checks that no migration is pending and
+ * turns 503 as soon as the process starts shutting down.
+ */
+@ApiTags('health')
+@Public()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly database: MikroOrmHealthIndicator,
+    private readonly orm: MikroORM,
+    private readonly shutdown: ShutdownState,
+  ) {}
+
+  @Get('live')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Liveness: the process can serve requests (no database access)',
+    operationId: 'live',
+  })
+  @ApiResponse({ status: 200, description: 'Alive', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Readiness: database answers within 1 s, no pending migration',
+    operationId: 'ready',
+  })
+  @ApiResponse({ status: 200, description: 'Ready', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
+  @ApiResponse({
+    status: 503,
+    description: 'Not ready; says which check failed',
+    headers: REQUEST_ID_HEADER,
+    schema: TERMINUS_BODY,
+  })
+  ready(): Promise<HealthCheckResult> {
+    return this.readiness();
+  }
+
+  @Get()
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'The same as /health/ready', operationId: 'health' })
+  @ApiResponse({ status: 200, description: 'Ready', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
+  @ApiResponse({
+    status: 503,
+    description: 'Not ready; says which check failed',
+    headers: REQUEST_ID_HEADER,
+    schema: TERMINUS_BODY,
+  })
+  check(): Promise<HealthCheckResult> {
+    return this.readiness();
+  }
+
+  private readiness(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => {
+        const check = this.indicators.check('shutdown');
+        return this.shutdown.isDraining ? check.down('shutting down') : check.up();
+      },
+      () => this.database.pingCheck('database').withTimeout(PING_TIMEOUT_MS),
+      () =>
+        this.indicators
+          .check('migrations')
+          .attempt(async () => {
+            const pending = await this.orm.migrator.getPending();
+            if (pending.length > 0) {
+              throw new Error(`pending: ${pending.map((m) => m.name).join(', ')}`);
+            }
+          })
+          .withTimeout(PING_TIMEOUT_MS),
+    ]);
+  }
+}
