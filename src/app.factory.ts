@@ -13,6 +13,7 @@ import type { EnvironmentVariables } from './config/environment.js';
 import { sendProblem } from './common/problem-details.filter.js';
 import { requestIdFrom } from './common/request-id.js';
 import { ValidationError } from './database/data-layer.errors.js';
+import { ShutdownState } from './health/shutdown-state.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -58,12 +59,18 @@ export async function createApp(): Promise<NestFastifyApplication> {
     origin: origins ? origins.split(',').map((o) => o.trim()) : false,
     exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Retry-After', 'WWW-Authenticate', 'Allow'],
   });
-  configureHttp(app.getHttpAdapter().getInstance(), app.get(Logger));
+  configureHttp(app.getHttpAdapter().getInstance(), app.get(Logger), app.get(ShutdownState));
   setUpOpenApi(app);
   return app;
 }
 
-function configureHttp(fastify: FastifyInstance, logger: Logger): void {
+function configureHttp(fastify: FastifyInstance, logger: Logger, shutdown: ShutdownState): void {
+  // While draining, each answer closes its connection: a keep-alive client would
+  // otherwise hold the server open until its idle timeout, past the grace period.
+  fastify.addHook('onSend', async (_request, reply) => {
+    if (shutdown.isDraining) void reply.header('connection', 'close');
+  });
+
   // One line per request, when it is answered: method, route pattern, path (no
   // query: it may hold the user's search text), status, duration, request id and
   // user id. Never headers (tokens, cookies) or bodies.

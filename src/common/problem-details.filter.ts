@@ -1,4 +1,11 @@
-import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import {
+  Catch,
+  HttpException,
+  Logger,
+  ServiceUnavailableException,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticationError, KeySetUnavailableError } from '../auth/auth.errors.js';
 import {
@@ -83,6 +90,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<FastifyRequest>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
+    if (exception instanceof ServiceUnavailableException && request.routeOptions.url?.startsWith('/health')) {
+      // The contract's one exception: probes and dashboards expect Terminus's body.
+      void reply.status(503).send(exception.getResponse());
+      return;
+    }
     const mapped = this.map(exception, request);
     if (mapped.status >= 500) {
       // Logged once, here, where it is answered; 503s are expected during outages.

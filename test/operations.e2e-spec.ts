@@ -1,0 +1,276 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres';
+import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
+import { tokenFor } from './helpers/http';
+import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
+import { freePort } from './helpers/test-server';
+
+const PROD = { NODE_ENV: 'production', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET };
+
+async function get(app: NestFastifyApplication, url: string, headers: Record<string, string> = {}) {
+  const started = performance.now();
+  const res = await app.inject({ method: 'GET', url, headers });
+  return { res, ms: performance.now() - started };
+}
+
+describe('health probes and a database outage', () => {
+  let dir: string;
+  let dataDir: string;
+  let port: number;
+  let pg: EmbeddedPostgres;
+  let app: NestFastifyApplication;
+  let auth: Record<string, string>;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tasks-outage-'));
+    await chmod(dir, 0o755); // PostgreSQL runs as its own OS user under root
+    dataDir = join(dir, 'pg');
+    port = await freePort();
+    // A PostgreSQL of this test's own: the only kind a test may stop.
+    pg = await startEmbeddedPostgres({ dataDir, port, database: 'ops', durable: false });
+    app = await bootApp({ ...PROD, DATABASE_URL: pg.url, DB_MIGRATE_ON_START: 'true' });
+    auth = { authorization: `Bearer ${await tokenFor('alice')}` };
+  }, 60_000);
+
+  afterAll(async () => {
+    await app?.close();
+    await pg?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is live and ready while the database answers', async () => {
+    expect((await get(app, '/health/live')).res.json()).toEqual({
+      status: 'ok',
+      info: {},
+      error: {},
+      details: {},
+    });
+    const ready = (await get(app, '/health/ready')).res;
+    expect(ready.statusCode).toBe(200);
+    const up = { status: 'up', responseTime: expect.any(Number) };
+    const checks = { shutdown: { status: 'up' }, database: up, migrations: up };
+    expect(ready.json()).toEqual({ status: 'ok', info: checks, error: {}, details: checks });
+    expect((await get(app, '/health')).res.statusCode).toBe(200);
+  });
+
+  it('answers 503 while PostgreSQL is down, commits nothing, and recovers by itself when it is back', async () => {
+    const before = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: { title: 'before the outage' },
+    });
+    expect(before.statusCode).toBe(201);
+
+    await pg.stop();
+
+    const ready = await get(app, '/health/ready');
+    expect(ready.ms).toBeLessThan(2000);
+    expect(ready.res.statusCode).toBe(503);
+    expect(ready.res.json()).toMatchObject({ status: 'error', error: { database: { status: 'down' } } });
+    expect((await get(app, '/health/live')).res.statusCode).toBe(200);
+
+    const list = await get(app, '/api/v1/tasks', auth);
+    expect(list.ms).toBeLessThan(2000);
+    expect(list.res.statusCode).toBe(503);
+    expect(list.res.headers['retry-after']).toBe('5');
+    expect(list.res.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503 });
+
+    const write = await app.inject({
+      method: 'POST',
+      url: '/api/v1/tasks',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: { title: 'during the outage' },
+    });
+    expect(write.statusCode).toBe(503);
+
+    pg = await startEmbeddedPostgres({ dataDir, port, database: 'ops', durable: false });
+
+    let readyAgain = 0;
+    for (let attempt = 0; attempt < 50 && readyAgain !== 200; attempt++) {
+      readyAgain = (await get(app, '/health/ready')).res.statusCode;
+      if (readyAgain !== 200) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(readyAgain).toBe(200);
+    const after = await get(app, '/api/v1/tasks', auth);
+    expect(after.res.statusCode).toBe(200);
+    expect(after.res.json().items.map((t: { title: string }) => t.title)).toEqual(['before the outage']);
+  }, 60_000);
+});
+
+describe('readiness', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ empty: true });
+  });
+
+  afterAll(() => db?.drop());
+
+  it('is 503 naming the migrations while one is pending, and 503 as soon as draining starts', async () => {
+    const app = await bootApp({ ...PROD, DATABASE_URL: db.url });
+    try {
+      const pending = (await get(app, '/health/ready')).res;
+      expect(pending.statusCode).toBe(503);
+      expect(pending.json().error.migrations.status).toBe('down');
+      expect(pending.json().error.migrations.message).toContain('pending: Migration20261126083023_tasks');
+
+      const { ShutdownState } = await import('../src/health/shutdown-state.js');
+      app.get(ShutdownState).beginDraining();
+      const draining = (await get(app, '/health')).res;
+      expect(draining.statusCode).toBe(503);
+      expect(draining.json().error.shutdown).toEqual({ status: 'down', message: 'shutting down' });
+      expect((await get(app, '/health/live')).res.statusCode).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+/** The built service (npm test builds it first) as a process of its own. */
+function runService(env: Record<string, string>): {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [join(__dirname, '../dist/src/main.js')], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready in 15 s:\n${out}`)), 15_000);
+    child.stdout.on('data', () => {
+      if (out.includes('"msg":"ready on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`exited before ready:\n${out}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  ready.catch(() => undefined);
+  return { child, output: () => out, ready, exited };
+}
+
+describe('the running service', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(() => db?.drop());
+
+  it('finishes in-flight requests on SIGTERM, refuses new ones, logs JSON lines and exits 0', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const service = runService({
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '5000',
+    });
+    try {
+      await service.ready;
+      const token = await tokenFor('alice');
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const created = await fetch(`${base}/api/v1/tasks`, {
+        method: 'POST',
+        headers: { ...headers, 'x-request-id': 'create-1' },
+        body: JSON.stringify({ title: 'slow' }),
+      });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+
+      // Make three PATCHes slow: they wait for a row lock held here.
+      const sql = sqlClient(db.url);
+      const locker = await sql.connect();
+      await locker.query('begin');
+      await locker.query('select * from tasks where id = $1 for update', [id]);
+      const inFlight = [1, 2, 3].map((n) =>
+        fetch(`${base}/api/v1/tasks/${id}`, {
+          method: 'PATCH',
+          headers: { ...headers, 'x-request-id': `patch-${n}` },
+          body: JSON.stringify({ title: `patch ${n}` }),
+        }).then((r) => r.status),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      service.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+
+      // Draining: no new connection is served.
+      const late = await fetch(`${base}/health/ready`).then(
+        (r) => r.status,
+        () => 'refused',
+      );
+      expect(late).not.toBe(200);
+
+      await locker.query('commit');
+      locker.release();
+      await sql.end();
+      expect(await Promise.all(inFlight)).toEqual([200, 200, 200]);
+      const code = await service.exited;
+      // The service's own words make a failure here explainable.
+      if (code !== 0) throw new Error(`exited ${code}:\n${service.output()}`);
+
+      const lines = service
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const ready = lines.find((l) => String(l.msg).startsWith('ready on'));
+      expect(ready?.msg).toMatch(
+        new RegExp(
+          `^ready on http://127\\.0\\.0\\.1:${port} \\(NODE_ENV=production\\); database PostgreSQL at .+; migrations applied: 2 \\(latest Migration\\d+_idempotency_keys\\)$`,
+        ),
+      );
+      const patch = lines.find((l) => l.requestId === 'patch-2');
+      expect(patch).toMatchObject({
+        context: 'Http',
+        method: 'PATCH',
+        route: '/api/v1/tasks/:id',
+        path: `/api/v1/tasks/${id}`,
+        status: 200,
+        userId: 'alice',
+      });
+      expect(typeof patch?.durationMs).toBe('number');
+      expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: draining'))).toBe(true);
+      expect(service.output()).not.toContain(token);
+      expect(service.output()).not.toContain(new URL(db.url).password || 'no password in this URL');
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('exits 1 with one line when its port is taken', async () => {
+    const blocker: Server = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const service = runService({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: db.url,
+        JWT_SECRET: TEST_JWT_SECRET,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+      });
+      expect(await service.exited).toBe(1);
+      expect(service.output()).toBe(
+        `Start-up failed: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      );
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+});
