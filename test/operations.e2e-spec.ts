@@ -153,7 +153,10 @@ function runService(env: Record<string, string>): {
         resolve();
       }
     });
-    child.on('exit', () => reject(new Error(`exited before ready:\n${out}`)));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited before ready:\n${out}`));
+    });
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   ready.catch(() => undefined);
