@@ -1,9 +1,4 @@
-import {
-  ConfigValidationError,
-  DatabaseEnvironment,
-  readEnvironment,
-  validateEnvironment,
-} from './src/config/environment.js';
+import { DatabaseEnvironment, validateEnvironmentOrExit } from './src/config/environment.js';
 import { resolveDatabaseUrl } from './src/database/database-url.js';
 import { buildOrmOptions } from './src/database/orm-options.js';
 
@@ -14,15 +9,7 @@ import { buildOrmOptions } from './src/database/orm-options.js';
  * embedded PostgreSQL, starting it when the service is not already running it.
  */
 export default async () => {
-  let env: DatabaseEnvironment;
-  try {
-    env = validateEnvironment(DatabaseEnvironment, readEnvironment());
-  } catch (error) {
-    if (!(error instanceof ConfigValidationError)) throw error;
-    // The same one-message report as the service, not a stack trace.
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const env = validateEnvironmentOrExit(DatabaseEnvironment);
   // An embedded server started here is stopped by its exit hook when the CLI exits.
   const { url } = await resolveDatabaseUrl(env);
   return buildOrmOptions(url, env);

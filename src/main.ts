@@ -1,21 +1,8 @@
 import { Logger } from '@nestjs/common';
-import {
-  ConfigValidationError,
-  EnvironmentVariables,
-  readEnvironment,
-  validateEnvironment,
-} from './config/environment.js';
+import { EnvironmentVariables, validateEnvironmentOrExit } from './config/environment.js';
 
 async function bootstrap(): Promise<void> {
-  let env: EnvironmentVariables;
-  try {
-    env = validateEnvironment(EnvironmentVariables, readEnvironment());
-  } catch (error) {
-    if (!(error instanceof ConfigValidationError)) throw error;
-    // One message naming every bad variable; a stack trace would only hide it.
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const env = validateEnvironmentOrExit(EnvironmentVariables);
   // Imported only once the environment is known to be valid: the module graph
   // validates it again while it is built, and would report it less clearly.
   const { createApp } = await import('./app.factory.js');

@@ -1,28 +1,16 @@
-import type pg from 'pg';
 import { DatabaseConnectionError } from '../src/database/data-layer.errors';
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+import { openOrm, useTestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
 
-let db: TestDatabase;
-let sql: pg.Pool;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  sql = sqlClient(db.url);
-});
-
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
+const t = useTestDatabase();
 
 it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
-  const first = await openOrm(db.url);
+  const first = await openOrm(t.db.url);
   const created = await new TasksRepository(first.em.fork()).create('owner', { title: 'survives' });
   await first.close();
 
-  const second = await openOrm(db.url);
+  const second = await openOrm(t.db.url);
   try {
     await expect(new TasksRepository(second.em.fork()).findOne('owner', created.id)).resolves.toEqual(
       created,
@@ -33,7 +21,7 @@ it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
 });
 
 it('fails fast with DatabaseConnectionError, not a driver error, when nothing listens', async () => {
-  const closed = new URL(db.url);
+  const closed = new URL(t.db.url);
   closed.port = String(await freePort());
   const orm = await openOrm(closed.toString());
   try {
@@ -55,8 +43,8 @@ it('fails fast with DatabaseConnectionError, not a driver error, when nothing li
 });
 
 it('turns a statement timeout into DatabaseConnectionError and leaves the row as it was', async () => {
-  const orm = await openOrm(db.url, { DB_STATEMENT_TIMEOUT_MS: 200 });
-  const locker = await sql.connect();
+  const orm = await openOrm(t.db.url, { DB_STATEMENT_TIMEOUT_MS: 200 });
+  const locker = await t.sql.connect();
   try {
     const task = await new TasksRepository(orm.em.fork()).create('owner', { title: 'locked' });
     await locker.query('begin');
@@ -69,7 +57,7 @@ it('turns a statement timeout into DatabaseConnectionError and leaves the row as
     expect(error).toBeInstanceOf(DatabaseConnectionError);
     expect(error.message).toBe('The database did not answer in time (57014)');
     await locker.query('rollback');
-    const { rows } = await sql.query('select title, version from tasks where id = $1', [task.id]);
+    const { rows } = await t.sql.query('select title, version from tasks where id = $1', [task.id]);
     expect(rows).toEqual([{ title: 'locked', version: 1 }]);
   } finally {
     locker.release();

@@ -1,36 +1,20 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type pg from 'pg';
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+import { useTestDatabase } from './helpers/test-database';
 
 const HASH = 'a'.repeat(64);
 const OTHER_HASH = 'b'.repeat(64);
 
-let db: TestDatabase;
-let orm: MikroORM;
-let sql: pg.Pool;
+const t = useTestDatabase();
 let repo: TasksRepository;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await openOrm(db.url);
-  sql = sqlClient(db.url);
-});
-
 beforeEach(async () => {
-  await sql.query('truncate tasks, idempotency_keys');
-  repo = new TasksRepository(orm.em.fork());
-});
-
-afterAll(async () => {
-  await orm?.close();
-  await sql?.end();
-  await db?.drop();
+  await t.sql.query('truncate tasks, idempotency_keys');
+  repo = new TasksRepository(t.orm.em.fork());
 });
 
 const keys = async () =>
   (
-    await sql.query(
+    await t.sql.query(
       `select user_id, key, response is not null as done from idempotency_keys order by user_id, key`,
     )
   ).rows;
@@ -44,7 +28,7 @@ describe('Idempotency-Key records', () => {
 
     await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'done', task });
     await expect(repo.claimIdempotencyKey('alice', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'reused' });
-    expect((await sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(1);
+    expect((await t.sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(1);
   });
 
   it('scopes keys to their owner', async () => {
@@ -70,10 +54,10 @@ describe('Idempotency-Key records', () => {
     await repo.claimIdempotencyKey('alice', 'expired', HASH);
     await repo.create('alice', { title: 'old' }, 'expired');
     await repo.claimIdempotencyKey('alice', 'abandoned', HASH);
-    await sql.query(
+    await t.sql.query(
       `update idempotency_keys set expires_at = now() - interval '1 second' where key = 'expired'`,
     );
-    await sql.query(
+    await t.sql.query(
       `update idempotency_keys set locked_at = now() - interval '61 seconds' where key = 'abandoned'`,
     );
 
@@ -94,7 +78,9 @@ describe('Idempotency-Key records', () => {
     ]) {
       await repo.claimIdempotencyKey(user, key, HASH);
     }
-    await sql.query(`update idempotency_keys set expires_at = now() - interval '1 second' where key <> 'b1'`);
+    await t.sql.query(
+      `update idempotency_keys set expires_at = now() - interval '1 second' where key <> 'b1'`,
+    );
 
     await repo.claimIdempotencyKey('alice', 'a3', HASH);
     expect(await keys()).toEqual([
@@ -113,7 +99,7 @@ describe('Idempotency-Key records', () => {
   it('lets exactly one of 10 concurrent claims win', async () => {
     const claims = await Promise.all(
       Array.from({ length: 10 }, () =>
-        new TasksRepository(orm.em.fork()).claimIdempotencyKey('alice', 'k', HASH),
+        new TasksRepository(t.orm.em.fork()).claimIdempotencyKey('alice', 'k', HASH),
       ),
     );
     expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);

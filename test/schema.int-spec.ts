@@ -1,27 +1,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type pg from 'pg';
 import { migrationsList } from '../migrations';
-import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+import { useTestDatabase } from './helpers/test-database';
 
 /** What the migrated schema must be, read back from PostgreSQL's catalogs. */
 describe('tasks schema', () => {
-  let db: TestDatabase;
-  let sql: pg.Pool;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    sql = sqlClient(db.url);
-  });
-
-  afterAll(async () => {
-    await sql?.end();
-    await db?.drop();
-  });
+  const t = useTestDatabase();
 
   it('has exactly the columns of the contract, with types, nullability, defaults and collation', async () => {
-    const { rows } = await sql.query(`
+    const { rows } = await t.sql.query(`
       select column_name, data_type, character_maximum_length as max, is_nullable, column_default, collation_name,
              datetime_precision
       from information_schema.columns where table_name = 'tasks' order by ordinal_position`);
@@ -103,7 +90,7 @@ describe('tasks schema', () => {
 
   // PostgreSQL 18 also lists NOT NULL as constraints; nullability is asserted with the columns above.
   it('has the primary key and the check constraints that mirror the API rules', async () => {
-    const { rows } = await sql.query(`
+    const { rows } = await t.sql.query(`
       select conname, contype, pg_get_constraintdef(oid) as def from pg_constraint
       where conrelid = 'tasks'::regclass and contype in ('p', 'c', 'u', 'f') order by conname`);
     expect(rows).toEqual([
@@ -120,7 +107,7 @@ describe('tasks schema', () => {
   });
 
   it('has an owner-first index for each list sort', async () => {
-    const { rows } = await sql.query(
+    const { rows } = await t.sql.query(
       `select indexname, indexdef from pg_indexes where tablename = 'tasks' order by indexname`,
     );
     expect(rows.map((r) => [r.indexname, r.indexdef.replace(/ ON public\./, ' ON ')])).toEqual([
@@ -138,7 +125,7 @@ describe('tasks schema', () => {
   });
 
   it('has a BEFORE UPDATE row trigger that moves updated_at and version', async () => {
-    const { rows } = await sql.query(`
+    const { rows } = await t.sql.query(`
       select t.tgname, pg_get_triggerdef(t.oid) as def, p.prosrc from pg_trigger t
       join pg_proc p on p.oid = t.tgfoid where t.tgrelid = 'tasks'::regclass and not t.tgisinternal`);
     expect(rows).toHaveLength(1);
@@ -149,10 +136,10 @@ describe('tasks schema', () => {
       "new.updated_at := greatest(now(), date_trunc('milliseconds', old.updated_at) + interval '1 millisecond'); new.version := old.version + 1;",
     );
 
-    const inserted = await sql.query(
+    const inserted = await t.sql.query(
       `insert into tasks (user_id, title, created_at, updated_at) values ('u', 't', now() - interval '1 day', now() - interval '1 day') returning updated_at`,
     );
-    const updated = await sql.query(`update tasks set completed = true returning updated_at, version`);
+    const updated = await t.sql.query(`update tasks set completed = true returning updated_at, version`);
     expect(updated.rows[0].version).toBe(2);
     expect(new Date(updated.rows[0].updated_at).getTime()).toBeGreaterThan(
       new Date(inserted.rows[0].updated_at).getTime(),
@@ -160,10 +147,10 @@ describe('tasks schema', () => {
   });
 
   it('uses the owner index, without a sort, for a keyset page', async () => {
-    await sql.query(`
+    await t.sql.query(`
       insert into tasks (user_id, title) select 'user_' || (n % 50), 'task ' || n from generate_series(1, 5000) n`);
-    await sql.query('analyze tasks');
-    const { rows } = await sql.query(`
+    await t.sql.query('analyze tasks');
+    const { rows } = await t.sql.query(`
       explain select * from tasks where user_id = 'user_7'
         and (created_at, id) < ('2100-01-01T00:00:00.000001Z'::timestamptz, '00000000-0000-4000-8000-000000000000'::uuid)
       order by created_at desc, id desc limit 21`);
@@ -178,24 +165,10 @@ describe('tasks schema', () => {
 });
 
 describe('migrations', () => {
-  let db: TestDatabase;
-  let orm: MikroORM;
-  let sql: pg.Pool;
-
-  beforeAll(async () => {
-    db = await createTestDatabase({ empty: true });
-    orm = await openOrm(db.url);
-    sql = sqlClient(db.url);
-  });
-
-  afterAll(async () => {
-    await orm?.close();
-    await sql?.end();
-    await db?.drop();
-  });
+  const t = useTestDatabase({ empty: true });
 
   const tables = async () =>
-    (await sql.query(`select tablename from pg_tables where schemaname = 'public' order by 1`)).rows.map(
+    (await t.sql.query(`select tablename from pg_tables where schemaname = 'public' order by 1`)).rows.map(
       (r) => r.tablename,
     );
 
@@ -210,23 +183,23 @@ describe('migrations', () => {
   it('go up, are harmless to repeat, come down completely and go up again', async () => {
     const all = migrationsList.map((m) => m.name);
 
-    expect((await orm.migrator.up()).map((m) => m.name)).toEqual(all);
+    expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
     expect(await tables()).toEqual(['idempotency_keys', 'mikro_orm_migrations', 'tasks']);
-    expect(await orm.migrator.up()).toEqual([]);
-    expect(await orm.migrator.getPending()).toEqual([]);
+    expect(await t.orm.migrator.up()).toEqual([]);
+    expect(await t.orm.migrator.getPending()).toEqual([]);
 
-    expect((await orm.migrator.down({ to: 0 })).map((m) => m.name)).toEqual([...all].reverse());
+    expect((await t.orm.migrator.down({ to: 0 })).map((m) => m.name)).toEqual([...all].reverse());
     expect(await tables()).toEqual(['mikro_orm_migrations']);
-    const fn = await sql.query(`select 1 from pg_proc where proname = 'tasks_tasks_touch_fn'`);
+    const fn = await t.sql.query(`select 1 from pg_proc where proname = 'tasks_tasks_touch_fn'`);
     expect(fn.rowCount).toBe(0);
 
-    expect((await orm.migrator.up()).map((m) => m.name)).toEqual(all);
+    expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
     expect(await tables()).toEqual(['idempotency_keys', 'mikro_orm_migrations', 'tasks']);
   });
 
   it('leave no drift between the entity and the schema (migration:check)', async () => {
-    await orm.migrator.up();
-    expect(await orm.migrator.checkSchema()).toBe(false);
-    expect(await orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
+    await t.orm.migrator.up();
+    expect(await t.orm.migrator.checkSchema()).toBe(false);
+    expect(await t.orm.schema.getUpdateSchemaSQL({ wrap: false })).toBe('');
   });
 });

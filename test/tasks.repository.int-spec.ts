@@ -1,38 +1,22 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type pg from 'pg';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../src/database/data-layer.errors';
 import { TASK_SORTS, type TaskRecord, type TaskSort } from '../src/tasks/task.types';
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { createTestDatabase, openOrm, sqlClient, type TestDatabase } from './helpers/test-database';
+import { useTestDatabase } from './helpers/test-database';
 
 const ALICE = 'user_alice';
 const BOB = 'user_bob';
 const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
-let db: TestDatabase;
-let orm: MikroORM;
-let sql: pg.Pool;
+const t = useTestDatabase();
 let repo: TasksRepository;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  orm = await openOrm(db.url);
-  sql = sqlClient(db.url);
-});
-
 beforeEach(async () => {
-  await sql.query('truncate tasks');
-  repo = new TasksRepository(orm.em.fork());
-});
-
-afterAll(async () => {
-  await orm?.close();
-  await sql?.end();
-  await db?.drop();
+  await t.sql.query('truncate tasks');
+  repo = new TasksRepository(t.orm.em.fork());
 });
 
 async function row(id: string) {
-  const { rows } = await sql.query('select * from tasks where id = $1', [id]);
+  const { rows } = await t.sql.query('select * from tasks where id = $1', [id]);
   return rows[0];
 }
 
@@ -88,7 +72,7 @@ describe('create', () => {
 
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).errors).toEqual([{ field, message }]);
-    expect((await sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(0);
+    expect((await t.sql.query('select count(*)::int as n from tasks')).rows[0].n).toBe(0);
   });
 
   it('counts the title limit in code points, as PostgreSQL does: 255 emoji fit', async () => {
@@ -191,7 +175,7 @@ describe('update', () => {
 
   it('lets exactly one of 20 concurrent writers with the same version win', async () => {
     const attempts = Array.from({ length: 20 }, (_, i) =>
-      new TasksRepository(orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }, [1]),
+      new TasksRepository(t.orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }, [1]),
     );
     const results = await Promise.allSettled(attempts);
 
@@ -203,11 +187,11 @@ describe('update', () => {
   });
 
   it('reports the version a concurrent writer left, not the one it read before waiting', async () => {
-    const locker = await sql.connect();
+    const locker = await t.sql.connect();
     try {
       await locker.query('begin');
       await locker.query(`update tasks set title = 'locker' where id = $1`, [task.id]);
-      const waiting = new TasksRepository(orm.em.fork())
+      const waiting = new TasksRepository(t.orm.em.fork())
         .update(ALICE, task.id, { title: 'late' }, [1])
         .catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 100));
@@ -251,7 +235,7 @@ describe('update', () => {
   it('applies all of 20 concurrent unconditional writes', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        new TasksRepository(orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }),
+        new TasksRepository(t.orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }),
       ),
     );
     expect(await row(task.id)).toMatchObject({ version: 21 });
@@ -369,14 +353,14 @@ describe('list', () => {
     let expected: Map<TaskSort, string[]>;
 
     beforeEach(async () => {
-      await sql.query(
+      await t.sql.query(
         `insert into tasks (user_id, title, completed)
          select $1, 'same title', n % 2 = 0 from generate_series(1, 8) n`,
         [ALICE],
       );
       for (let i = 0; i < 12; i++)
         await repo.create(ALICE, { title: `task ${String.fromCharCode(97 + (i % 5))}${i}` });
-      await sql.query(`update tasks set completed = true where title like 'task a%'`);
+      await t.sql.query(`update tasks set completed = true where title like 'task a%'`);
       for (let i = 0; i < 3; i++) await repo.create(BOB, { title: `bob ${i}` });
       const orderBy: Record<TaskSort, string> = {
         createdAt: 'created_at asc, id asc',
@@ -388,7 +372,7 @@ describe('list', () => {
       };
       expected = new Map();
       for (const sort of TASK_SORTS) {
-        const { rows } = await sql.query(
+        const { rows } = await t.sql.query(
           `select id from tasks where user_id = $1 order by ${orderBy[sort]}`,
           [ALICE],
         );

@@ -34,6 +34,7 @@ describe('validateEnvironment', () => {
       PORT: 8000,
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: 10000,
     });
   });
 

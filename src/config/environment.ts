@@ -58,6 +58,17 @@ function IsPostgresUrl(): PropertyDecorator {
     });
 }
 
+/** An integer variable within bounds, with one message that states the accepted range. */
+function IntegerIn(min: number, max: number): PropertyDecorator {
+  return (target, propertyName) => {
+    const message = `${String(propertyName)} must be an integer from ${min} to ${max}`;
+    Type(() => Number)(target, propertyName);
+    IsInt({ message })(target, propertyName);
+    Min(min, { message })(target, propertyName);
+    Max(max, { message })(target, propertyName);
+  };
+}
+
 /**
  * What the data layer and the migration CLI need. The CLI validates only this,
  * so a one-shot migration job does not need the HTTP settings.
@@ -71,28 +82,16 @@ export class DatabaseEnvironment {
   @IsPostgresUrl()
   DATABASE_URL?: string;
 
-  @Type(() => Number)
-  @IsInt({ message: 'DB_POOL_MAX must be an integer from 1 to 100' })
-  @Min(1, { message: 'DB_POOL_MAX must be an integer from 1 to 100' })
-  @Max(100, { message: 'DB_POOL_MAX must be an integer from 1 to 100' })
+  @IntegerIn(1, 100)
   DB_POOL_MAX = 10;
 
-  @Type(() => Number)
-  @IsInt({ message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
-  @Min(100, { message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
-  @Max(60000, { message: 'DB_CONNECT_TIMEOUT_MS must be an integer from 100 to 60000' })
+  @IntegerIn(100, 60_000)
   DB_CONNECT_TIMEOUT_MS = 2000;
 
-  @Type(() => Number)
-  @IsInt({ message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
-  @Min(1000, { message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
-  @Max(3_600_000, { message: 'DB_IDLE_TIMEOUT_MS must be an integer from 1000 to 3600000' })
+  @IntegerIn(1000, 3_600_000)
   DB_IDLE_TIMEOUT_MS = 30_000;
 
-  @Type(() => Number)
-  @IsInt({ message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
-  @Min(100, { message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
-  @Max(600_000, { message: 'DB_STATEMENT_TIMEOUT_MS must be an integer from 100 to 600000' })
+  @IntegerIn(100, 600_000)
   DB_STATEMENT_TIMEOUT_MS = 5000;
 
   @Transform(toBoolean)
@@ -103,19 +102,13 @@ export class DatabaseEnvironment {
   @MinLength(1, { message: 'EMBEDDED_DB_DIR must not be empty' })
   EMBEDDED_DB_DIR = '.data/postgres';
 
-  @Type(() => Number)
-  @IsInt({ message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
-  @Min(1024, { message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
-  @Max(65535, { message: 'EMBEDDED_DB_PORT must be an integer from 1024 to 65535' })
+  @IntegerIn(1024, 65_535)
   EMBEDDED_DB_PORT = 54329;
 }
 
 /** Every setting of the service: the one class that validates the environment at start-up. */
 export class EnvironmentVariables extends DatabaseEnvironment {
-  @Type(() => Number)
-  @IsInt({ message: 'PORT must be an integer from 1 to 65535' })
-  @Min(1, { message: 'PORT must be an integer from 1 to 65535' })
-  @Max(65535, { message: 'PORT must be an integer from 1 to 65535' })
+  @IntegerIn(1, 65_535)
   PORT = 8000;
 
   @IsString()
@@ -127,10 +120,7 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
   // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
-  @Type(() => Number)
-  @IsInt({ message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
-  @Min(0, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
-  @Max(600_000, { message: 'SHUTDOWN_GRACE_MS must be an integer from 0 to 600000' })
+  @IntegerIn(0, 600_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
   // HS256 shared secret (Better Auth style); BETTER_AUTH_SECRET is read when this is unset.
@@ -227,6 +217,21 @@ function describe(error: ClassValidatorError): string[] {
   // One message per variable: each constraint of a variable states the whole accepted form.
   const messages = Object.values(error.constraints ?? {});
   return messages.length > 0 ? [messages[0]] : [`${error.property} is invalid`];
+}
+
+/**
+ * For entry points (the service, the migration CLI): the validated environment,
+ * or the one message naming every bad variable on stderr and exit code 1 — a
+ * stack trace would only hide what to fix.
+ */
+export function validateEnvironmentOrExit<T extends object>(cls: EnvClass<T>): T {
+  try {
+    return validateEnvironment(cls, readEnvironment());
+  } catch (error) {
+    if (!(error instanceof ConfigValidationError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
 }
 
 /**

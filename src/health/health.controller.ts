@@ -1,5 +1,5 @@
 import { MikroORM } from '@mikro-orm/core';
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   HealthCheck,
@@ -9,7 +9,8 @@ import {
   type HealthCheckResult,
 } from '@nestjs/terminus';
 import { Public } from '../auth/public.decorator.js';
-import { REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import { NoQuery } from '../common/no-query.dto.js';
+import { ApiProblems, REQUEST_ID_HEADER } from '../common/problem.schema.js';
 import { ShutdownState } from './shutdown-state.js';
 
 const PING_TIMEOUT_MS = 1000;
@@ -37,6 +38,7 @@ const TERMINUS_BODY = {
  * turns 503 as soon as the process starts shutting down.
  */
 @ApiTags('health')
+@ApiProblems(400)
 @Public()
 @Controller('health')
 export class HealthController {
@@ -53,9 +55,10 @@ export class HealthController {
   @ApiOperation({
     summary: 'Liveness: the process can serve requests (no database access)',
     operationId: 'live',
+    security: [],
   })
   @ApiResponse({ status: 200, description: 'Alive', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
-  live(): Promise<HealthCheckResult> {
+  live(@Query() _query: NoQuery): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
 
@@ -64,6 +67,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: database answers within 1 s, no pending migration',
     operationId: 'ready',
+    security: [],
   })
   @ApiResponse({ status: 200, description: 'Ready', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
   @ApiResponse({
@@ -72,13 +76,13 @@ export class HealthController {
     headers: REQUEST_ID_HEADER,
     schema: TERMINUS_BODY,
   })
-  ready(): Promise<HealthCheckResult> {
+  ready(@Query() _query: NoQuery): Promise<HealthCheckResult> {
     return this.readiness();
   }
 
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'The same as /health/ready', operationId: 'health' })
+  @ApiOperation({ summary: 'The same as /health/ready', operationId: 'health', security: [] })
   @ApiResponse({ status: 200, description: 'Ready', headers: REQUEST_ID_HEADER, schema: TERMINUS_BODY })
   @ApiResponse({
     status: 503,
@@ -86,7 +90,7 @@ export class HealthController {
     headers: REQUEST_ID_HEADER,
     schema: TERMINUS_BODY,
   })
-  check(): Promise<HealthCheckResult> {
+  check(@Query() _query: NoQuery): Promise<HealthCheckResult> {
     return this.readiness();
   }
 

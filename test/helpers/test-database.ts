@@ -95,3 +95,29 @@ export function openOrm(url: string, settings: Partial<DatabaseSettings> = {}): 
 export function sqlClient(url: string): pg.Pool {
   return new pg.Pool({ connectionString: url, max: 2 });
 }
+
+export interface DatabaseFixture {
+  db: TestDatabase;
+  orm: MikroORM;
+  /** Direct SQL, to arrange and assert what is really stored. */
+  sql: pg.Pool;
+}
+
+/**
+ * A database of its own for the enclosing file or describe, with an ORM and a
+ * plain pool on it; created in beforeAll and dropped in afterAll.
+ */
+export function useTestDatabase(options: { empty?: boolean } = {}): DatabaseFixture {
+  const fixture = {} as DatabaseFixture;
+  beforeAll(async () => {
+    fixture.db = await createTestDatabase(options);
+    fixture.orm = await openOrm(fixture.db.url);
+    fixture.sql = sqlClient(fixture.db.url);
+  });
+  afterAll(async () => {
+    await fixture.orm?.close();
+    await fixture.sql?.end();
+    await fixture.db?.drop();
+  });
+  return fixture;
+}
