@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
@@ -20,6 +20,9 @@ import { TasksModule } from './tasks/tasks.module.js';
     LoggerModule.forRootAsync({
       inject: [ConfigService],
       useFactory: (config: ConfigService<EnvironmentVariables, true>) => ({
+        // Every route: the middleware binds the request to each log line written
+        // while it runs. (nestjs-pino's default pattern matches nothing on Nest 12 + Fastify.)
+        forRoutes: [{ path: '*path', method: RequestMethod.ALL }],
         pinoHttp: {
           level: config.get('LOG_LEVEL', { infer: true }),
           // Readable lines for a developer; JSON lines for log shippers (and tests) elsewhere.
@@ -32,6 +35,15 @@ import { TasksModule } from './tasks/tasks.module.js';
           // The request line is written by src/app.factory.ts (onResponse), which
           // knows the route, the user and the status; pino-http's own would repeat it.
           autoLogging: false,
+          // What each line of a request carries about it: its id, method and path;
+          // never headers (tokens, cookies), the query string or the body.
+          serializers: {
+            req: (req: { id: string; method: string; url: string }) => ({
+              id: req.id,
+              method: req.method,
+              path: req.url.split('?')[0],
+            }),
+          },
         },
       }),
     }),

@@ -247,6 +247,11 @@ describe('the running service', () => {
         userId: 'alice',
       });
       expect(typeof patch?.durationMs).toBe('number');
+      // Every line written while a request runs is bound to it, by the same id.
+      expect(patch?.req).toEqual({ id: 'patch-2', method: 'PATCH', path: `/api/v1/tasks/${id}` });
+      for (const line of lines.filter((l) => l.req !== undefined && l.requestId !== undefined)) {
+        expect((line.req as { id: string }).id).toBe(line.requestId);
+      }
       expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: draining'))).toBe(true);
       expect(service.output()).not.toContain(token);
       expect(service.output()).not.toContain(new URL(db.url).password || 'no password in this URL');
