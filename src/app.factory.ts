@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { UnsupportedMediaTypeException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import secureJson from 'secure-json-parse';
@@ -16,6 +18,30 @@ import { ValidationError } from './database/data-layer.errors.js';
 import { ShutdownState } from './health/shutdown-state.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+// Above Fastify's keep-alive timeout (72 s), itself above the usual 60 s idle
+// timeout of load balancers, so idle keep-alive connections end on their terms.
+const IDLE_CONNECTION_TIMEOUT_MS = 75_000;
+
+/** What the HTTP parser refused, as a problem document on the raw socket. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    type: 'about:blank',
+    title: status === 431 ? 'Request header fields too large' : 'Bad request',
+    status,
+    code: 'VALIDATION_ERROR',
+    detail: status === 431 ? 'headers are larger than the server accepts' : 'the request is not valid HTTP',
+    instance: '/',
+    requestId,
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/problem+json\r\nx-request-id: ${requestId}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
 const JSON_TYPE = /^application\/json\s*(;|$)/i;
 const MERGE_PATCH_TYPE = /^application\/merge-patch\+json\s*(;|$)/i;
@@ -31,16 +57,31 @@ export async function createApp(): Promise<NestFastifyApplication> {
     bodyLimit: BODY_LIMIT_BYTES,
     // Long non-UUID ids must reach the handler to be answered 400, not 404.
     routerOptions: { maxParamLength: 2048 },
-    // A path Fastify cannot decode (`/api/v1/tasks/%zz`) is refused before any
-    // hook or Nest filter runs; answer it as the same problem document.
-    frameworkErrors: (_error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+    // A path Fastify cannot decode (`/api/v1/tasks/%zz`) or an over-long id is
+    // refused before any hook or Nest filter runs; answer it as the same problem document.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const [field, message] =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? ['id', 'must be a UUID']
+          : ['path', 'must be valid percent-encoded UTF-8'];
       sendProblem(request, reply, {
         status: 400,
         code: 'VALIDATION_ERROR',
         title: 'Validation failed',
-        detail: 'path must be valid percent-encoded UTF-8',
-        errors: [{ field: 'path', message: 'must be valid percent-encoded UTF-8' }],
-      }),
+        detail: `${field} ${message}`,
+        errors: [{ field, message }],
+      });
+    },
+    // Requests that the HTTP parser itself refuses (a malformed request line,
+    // headers over the size limit) never become Fastify requests: answer them
+    // with a problem document too, rather than Fastify's own JSON.
+    clientErrorHandler: answerClientError,
+    // A client that stops sending (a stalled body, a slowloris) must not hold a
+    // connection forever: it is closed after this long without any data.
+    connectionTimeout: IDLE_CONNECTION_TIMEOUT_MS,
+    // Requests already on an open connection when draining starts are served;
+    // their answers close the connection (see the onSend hook).
+    return503OnClosing: false,
     // Kept on the raw request too, where nestjs-pino's middleware reads it, so
     // the response header and every log line of the request carry the same id.
     genReqId: (raw: IncomingMessage) =>
@@ -88,8 +129,8 @@ function configureHttp(fastify: FastifyInstance, logger: Logger, shutdown: Shutd
       userId: request.userId,
     };
     const message = `${request.method} ${route ?? path} ${reply.statusCode} ${durationMs}ms`;
-    if (reply.statusCode >= 500) logger.error(line, message, 'Http');
-    else logger.log(line, message, 'Http');
+    // Always info: a 5xx was already logged once, with its stack, by the filter.
+    logger.log(line, message, 'Http');
   });
 
   fastify.addHook('onRequest', async (request, reply) => {
@@ -102,7 +143,10 @@ function configureHttp(fastify: FastifyInstance, logger: Logger, shutdown: Shutd
   fastify.addContentTypeParser(
     ['application/json', 'application/merge-patch+json'],
     { parseAs: 'string' },
-    (_request, body, done) => {
+    (request, body, done) => {
+      // Only POST and PATCH take a body; a Content-Type on a DELETE (common in
+      // fetch wrappers) must not turn an empty body into an error.
+      if (request.method !== 'POST' && request.method !== 'PATCH') return done(null, undefined);
       try {
         done(null, parseJsonBody(body as string));
       } catch (error) {

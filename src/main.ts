@@ -20,9 +20,18 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log(`${signal} received: draining (at most ${env.SHUTDOWN_GRACE_MS} ms)`);
     app.get(ShutdownState).beginDraining();
+    // Past the grace period, connections still open (a stalled upload, a client
+    // that never reads) are cut, so the close can complete; if even that hangs,
+    // the process exits 1 shortly after.
     const deadline = setTimeout(() => {
-      logger.error(`shutdown did not finish within SHUTDOWN_GRACE_MS=${env.SHUTDOWN_GRACE_MS}; exiting`);
-      process.exit(1);
+      logger.warn(
+        `requests still open after SHUTDOWN_GRACE_MS=${env.SHUTDOWN_GRACE_MS}: closing their connections`,
+      );
+      app.getHttpServer().closeAllConnections();
+      setTimeout(() => {
+        logger.error('shutdown did not complete; exiting');
+        process.exit(1);
+      }, 2000).unref();
     }, env.SHUTDOWN_GRACE_MS);
     deadline.unref();
     app.close().then(

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -255,6 +255,39 @@ describe('the running service', () => {
       expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: draining'))).toBe(true);
       expect(service.output()).not.toContain(token);
       expect(service.output()).not.toContain(new URL(db.url).password || 'no password in this URL');
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('cuts a stalled upload once SHUTDOWN_GRACE_MS is over, and still exits 0', async () => {
+    const port = await freePort();
+    const service = runService({
+      NODE_ENV: 'production',
+      DATABASE_URL: db.url,
+      JWT_SECRET: TEST_JWT_SECRET,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      SHUTDOWN_GRACE_MS: '500',
+    });
+    try {
+      await service.ready;
+      // A body announced as 100 bytes of which 10 ever arrive.
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(
+        'POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
+      );
+      const closed = new Promise((r) => socket.once('close', r));
+      await new Promise((r) => setTimeout(r, 200));
+      service.child.kill('SIGTERM');
+
+      const code = await service.exited;
+      if (code !== 0) throw new Error(`exited ${code}:\n${service.output()}`);
+      await closed;
+      expect(service.output()).toContain(
+        'requests still open after SHUTDOWN_GRACE_MS=500: closing their connections',
+      );
     } finally {
       service.child.kill('SIGKILL');
     }

@@ -5,8 +5,10 @@ export interface EntityTag {
   opaque: string;
 }
 
-// RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE
-const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;
+// RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE. Tags are read
+// one after another, so a comma inside a quoted tag does not split it; empty
+// list elements (", ,") are skipped, as §5.6.1 requires of recipients.
+const ENTITY_TAG = /(?:\s*,)*\s*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"\s*(,|$)/y;
 
 export const etagOf = (version: number) => `"${version}"`;
 
@@ -17,11 +19,19 @@ export const etagOf = (version: number) => `"${version}"`;
 export function parseEntityTags(header: string, name: string): '*' | EntityTag[] {
   const value = header.trim();
   if (value === '*') return '*';
-  const tags = value.split(',').map((part) => ENTITY_TAG.exec(part.trim()));
-  if (value === '' || tags.some((t) => t === null)) {
+  const tags: EntityTag[] = [];
+  ENTITY_TAG.lastIndex = 0;
+  while (ENTITY_TAG.lastIndex < value.length) {
+    const match = ENTITY_TAG.exec(value);
+    if (!match) throw ValidationError.field(name, 'must be * or a list of entity tags such as "3"');
+    tags.push({ weak: match[1] !== undefined, opaque: match[2] });
+    if (match[3] === '') break;
+    if (/^[\s,]*$/.test(value.slice(ENTITY_TAG.lastIndex))) break; // only empty elements left
+  }
+  if (tags.length === 0 || !/^[\s,]*$/.test(value.slice(ENTITY_TAG.lastIndex))) {
     throw ValidationError.field(name, 'must be * or a list of entity tags such as "3"');
   }
-  return tags.map((t) => ({ weak: t![1] !== undefined, opaque: t![2] }));
+  return tags;
 }
 
 /**

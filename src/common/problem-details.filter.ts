@@ -101,7 +101,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const log = mapped.status === 503 ? 'warn' : 'error';
       this.logger[log](
         { err: exception, requestId: request.id },
-        `${request.method} ${request.url} failed: ${exception instanceof Error ? exception.message : String(exception)}`,
+        `${request.method} ${request.url.split('?')[0]} failed: ${exception instanceof Error ? exception.message : String(exception)}`,
       );
     }
     sendProblem(request, reply, mapped);

@@ -24,6 +24,9 @@ export interface TaskList {
   nextCursor: string | null;
 }
 
+// PostgreSQL would store an unpaired surrogate as U+FFFD, changing the text silently.
+const WELL_FORMED = 'must be well-formed Unicode text (no unpaired surrogates)';
+
 /** One create in this many also sweeps other users' expired idempotency keys. */
 const SWEEP_EVERY = 100;
 
@@ -143,6 +146,10 @@ export class TasksService {
       problems.push({ field: 'title', message: 'must be a string' });
       return '';
     }
+    if (!raw.isWellFormed()) {
+      problems.push({ field: 'title', message: WELL_FORMED });
+      return raw;
+    }
     const title = raw.trim();
     const length = codePoints(title);
     if (length < 1 || length > TITLE_MAX_LENGTH) {
@@ -157,7 +164,9 @@ export class TasksService {
       problems.push({ field: 'description', message: 'must be a string or null' });
       return undefined;
     }
-    if (codePoints(raw) > DESCRIPTION_MAX_LENGTH) {
+    if (!raw.isWellFormed()) {
+      problems.push({ field: 'description', message: WELL_FORMED });
+    } else if (codePoints(raw) > DESCRIPTION_MAX_LENGTH) {
       problems.push({
         field: 'description',
         message: `must be at most ${DESCRIPTION_MAX_LENGTH} characters`,
