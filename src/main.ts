@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { FastifyInstance } from 'fastify';
 import { EnvironmentVariables, validateEnvironmentOrExit } from './config/environment.js';
 
 async function bootstrap(): Promise<void> {
@@ -48,7 +49,11 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 
-  await app.listen(env.PORT, env.HOST);
+  await app.init();
+  // Fastify's own listen: Nest's would log a listen error itself, and the failure
+  // is reported once, below, as the one start-up line.
+  const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
+  await fastify.listen({ port: env.PORT, host: env.HOST });
   logger.log(
     `ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV}); ${app.get(DatabaseLifecycle).summary}`,
   );
