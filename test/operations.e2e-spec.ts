@@ -172,17 +172,21 @@ describe('the running service', () => {
 
   afterAll(() => db?.drop());
 
-  it('finishes in-flight requests on SIGTERM, refuses new ones, logs JSON lines and exits 0', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = runService({
+  /** The built service in production mode on this describe's database. */
+  const serviceOn = (port: number, env: Record<string, string> = {}) =>
+    runService({
       NODE_ENV: 'production',
       DATABASE_URL: db.url,
       JWT_SECRET: TEST_JWT_SECRET,
       HOST: '127.0.0.1',
       PORT: String(port),
-      SHUTDOWN_GRACE_MS: '5000',
+      ...env,
     });
+
+  it('finishes in-flight requests on SIGTERM, refuses new ones, logs JSON lines and exits 0', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const service = serviceOn(port, { SHUTDOWN_GRACE_MS: '5000' });
     try {
       await service.ready;
       const token = await tokenFor('alice');
@@ -262,14 +266,7 @@ describe('the running service', () => {
 
   it('cuts a stalled upload once SHUTDOWN_GRACE_MS is over, and still exits 0', async () => {
     const port = await freePort();
-    const service = runService({
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SHUTDOWN_GRACE_MS: '500',
-    });
+    const service = serviceOn(port, { SHUTDOWN_GRACE_MS: '500' });
     try {
       await service.ready;
       // A body announced as 100 bytes of which 10 ever arrive.
@@ -298,14 +295,7 @@ describe('the running service', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const { port } = blocker.address() as { port: number };
     try {
-      const service = runService({
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'silent',
-        DATABASE_URL: db.url,
-        JWT_SECRET: TEST_JWT_SECRET,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-      });
+      const service = serviceOn(port, { LOG_LEVEL: 'silent' });
       expect(await service.exited).toBe(1);
       expect(service.output()).toBe(
         `Start-up failed: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
