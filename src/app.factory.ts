@@ -12,7 +12,7 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module.js';
 import type { AuthenticatedRequest } from './auth/current-user.decorator.js';
 import type { EnvironmentVariables } from './config/environment.js';
-import { sendProblem } from './common/problem-details.filter.js';
+import { problemDocument, sendProblem } from './common/problem-details.filter.js';
 import { requestIdFrom } from './common/request-id.js';
 import { ValidationError } from './database/data-layer.errors.js';
 import { ShutdownState } from './health/shutdown-state.js';
@@ -25,19 +25,21 @@ const IDLE_CONNECTION_TIMEOUT_MS = 75_000;
 /** What the HTTP parser refused, as a problem document on the raw socket. */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) return;
-  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const [status, reason, title, detail] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          'Request header fields too large',
+          'headers are larger than the server accepts',
+        ]
+      : [400, 'Bad Request', 'Bad request', 'the request is not valid HTTP'];
   const requestId = randomUUID();
-  const body = JSON.stringify({
-    type: 'about:blank',
-    title: status === 431 ? 'Request header fields too large' : 'Bad request',
-    status,
-    code: 'VALIDATION_ERROR',
-    detail: status === 431 ? 'headers are larger than the server accepts' : 'the request is not valid HTTP',
-    instance: '/',
-    requestId,
-  });
+  const body = JSON.stringify(
+    problemDocument({ status, code: 'VALIDATION_ERROR', title, detail }, '/', requestId),
+  );
   socket.end(
-    `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       `content-type: application/problem+json\r\nx-request-id: ${requestId}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );

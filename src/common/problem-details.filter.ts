@@ -168,18 +168,23 @@ function quotable(text: string): string {
   return text.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "'");
 }
 
-/** Writes a problem document; also used for errors Fastify raises before Nest sees the request. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, mapped: Mapped): void {
-  const problem: Problem = {
+/** The RFC 9457 body for a mapped error: the one place its shape is written. */
+export function problemDocument(mapped: Mapped, instance: string, requestId: string): Problem {
+  return {
     type: 'about:blank',
     title: mapped.title,
     status: mapped.status,
     code: mapped.code,
     detail: mapped.detail,
-    instance: request.url.split('?')[0],
-    requestId: request.id,
+    instance,
+    requestId,
     ...(mapped.errors ? { errors: mapped.errors } : {}),
   };
+}
+
+/** Writes a problem document; also used for errors Fastify raises before Nest sees the request. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, mapped: Mapped): void {
+  const problem = problemDocument(mapped, request.url.split('?')[0], request.id);
   void reply
     .status(mapped.status)
     .headers(mapped.headers ?? {})
