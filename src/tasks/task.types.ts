@@ -1,3 +1,6 @@
+/** A task id as the database generates it (gen_random_uuid); any case is accepted. */
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /** A task as the data layer returns it; the HTTP layer maps it to the response shape. */
 export interface TaskRecord {
   id: string;

@@ -33,9 +33,9 @@ import { ListTasksQuery } from './dto/list-tasks.query.js';
 import { UpdateTaskDto } from './dto/update-task.dto.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './idempotency-key.entity.js';
 import { TaskListResponse, TaskResponse, toTaskResponse } from './task.response.js';
+import { UUID } from './task.types.js';
 import { TasksService } from './tasks.service.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGTH}}$`);
 
 const ETAG_HEADER = { ETag: { description: 'The task version, quoted: "3"', schema: { type: 'string' } } };

@@ -3,15 +3,16 @@ import { Injectable } from '@nestjs/common';
 import { sql, type RawBuilder } from 'kysely';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
 import { translateDriverError } from '../database/translate-driver-error.js';
-import type {
-  IfMatch,
-  KeysetPosition,
-  ListQuery,
-  NewTask,
-  TaskPage,
-  TaskPatch,
-  TaskRecord,
-  TaskSort,
+import {
+  type IfMatch,
+  type KeysetPosition,
+  type ListQuery,
+  type NewTask,
+  type TaskPage,
+  type TaskPatch,
+  type TaskRecord,
+  type TaskSort,
+  UUID,
 } from './task.types.js';
 
 interface TaskRow {
@@ -34,8 +35,6 @@ const ABANDONED_AFTER = '60 seconds';
 
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const INT4_MAX = 2_147_483_647;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
 // cursors, and independent of the session's TimeZone and DateStyle.
