@@ -1,0 +1,532 @@
+/**
+ * `npm run bench`: the built service in production mode and the hand-written
+ * baseline (bench/baseline/server.mts), side by side in one run against one
+ * PostgreSQL, under the same load. The machine is shared and noisy, so the
+ * figures that mean something are the same-run ratios service/baseline.
+ *
+ * Options (after `npm run bench --`):
+ *   --connections 64    concurrent connections of the load generator
+ *   --duration 15       measured seconds per scenario and server
+ *   --warmup 5          unmeasured seconds before each measurement
+ *   --scenarios get,list,create,patch,mixed
+ *   --users 100 --tasks 20   seeded users, and tasks per user
+ *   --soak 0            seconds of mixed load on the service alone, sampling its RSS
+ *   --tool auto         wrk when installed, else autocannon (a devDependency)
+ *   --out <file>        JSON results (default bench/results/<timestamp>.json)
+ *   --profile           write a V8 CPU profile of the service's measured run to bench/results/
+ * DATABASE_URL: an existing database (migrated by the service); without it an
+ * embedded PostgreSQL is started in a temporary folder and removed afterwards.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { SignJWT } from 'jose';
+import pg from 'pg';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres.js';
+
+const ROOT = resolve(__dirname, '..');
+const SCENARIOS = ['get', 'list', 'create', 'patch', 'mixed'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+type Target = 'service' | 'baseline';
+
+interface Load {
+  requests: number;
+  seconds: number;
+  non2xx: number;
+  socketErrors: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+interface Measurement extends Load {
+  target: Target;
+  scenario: Scenario;
+  reqPerSec: number;
+  cpuUsPerRequest: number;
+  peakRssMb: number;
+  valid: boolean;
+}
+
+interface User {
+  id: string;
+  auth: string;
+  ids: string[];
+}
+
+const { values: args } = parseArgs({
+  options: {
+    connections: { type: 'string', default: '64' },
+    duration: { type: 'string', default: '15' },
+    warmup: { type: 'string', default: '5' },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    users: { type: 'string', default: '100' },
+    tasks: { type: 'string', default: '20' },
+    soak: { type: 'string', default: '0' },
+    tool: { type: 'string', default: 'auto' },
+    out: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+});
+const connections = positive('connections');
+const duration = positive('duration');
+const warmup = Number(args.warmup);
+const soakSeconds = Number(args.soak);
+const scenarios = args.scenarios.split(',').map((s) => {
+  if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  return s as Scenario;
+});
+const tool = args.tool === 'auto' ? (hasWrk() ? 'wrk' : 'autocannon') : args.tool;
+if (tool !== 'wrk' && tool !== 'autocannon') throw new Error('--tool must be wrk, autocannon or auto');
+
+const secret = randomBytes(32).toString('base64url');
+const runId = new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15);
+const children = new Set<ChildProcess>();
+
+function positive(name: 'connections' | 'duration'): number {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}
+
+function hasWrk(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolvePort, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolvePort(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** utime + stime of a process, in microseconds, from /proc. */
+const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
+function cpuUs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+interface Server {
+  target: Target;
+  url: string;
+  process: ChildProcess;
+  startupMs: number;
+}
+
+async function startServer(target: Target, databaseUrl: string, nodeFlags: string[] = []): Promise<Server> {
+  const port = await freePort();
+  const [script, env] =
+    target === 'service'
+      ? [
+          join(ROOT, 'dist/src/main.js'),
+          {
+            NODE_ENV: 'production',
+            HOST: '127.0.0.1',
+            LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+            DB_MIGRATE_ON_START: 'true',
+          },
+        ]
+      : [join(ROOT, 'bench/baseline/server.mts'), {}];
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...nodeFlags, script], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      ...env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      JWT_SECRET: secret,
+    },
+    // The service's request log goes to /dev/null: written, as in production, but not kept.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.add(child);
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const readyPath = target === 'service' ? '/health/ready' : '/api/v1/tasks';
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${target} exited during start-up: ${stderr}`);
+    const status = await fetch(url + readyPath).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200 || (target === 'baseline' && status === 401)) break;
+    if (performance.now() - started > 60_000) throw new Error(`${target} not ready after 60 s: ${stderr}`);
+    await sleep(10);
+  }
+  return { target, url, process: child, startupMs: performance.now() - started };
+}
+
+async function stopServer(server: Server): Promise<void> {
+  const exited = new Promise((r) => server.process.once('exit', r));
+  server.process.kill('SIGTERM');
+  await exited;
+  children.delete(server.process);
+}
+
+/** Users and their tasks, created through the service's API. */
+async function seed(service: Server, userCount: number, tasksPerUser: number): Promise<User[]> {
+  const users: User[] = [];
+  for (let i = 0; i < userCount; i++) {
+    const id = `bench-${runId}-${i}`;
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(id)
+      .setExpirationTime('6h')
+      .sign(new TextEncoder().encode(secret));
+    users.push({ id, auth: `Bearer ${token}`, ids: [] });
+  }
+  const jobs = users.flatMap((user) => Array.from({ length: tasksPerUser }, (_, n) => ({ user, n })));
+  const worker = async () => {
+    for (let job = jobs.pop(); job; job = jobs.pop()) {
+      const response = await fetch(`${service.url}/api/v1/tasks`, {
+        method: 'POST',
+        headers: { authorization: job.user.auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: `seeded task ${job.n}`, description: 'seeded by the benchmark' }),
+      });
+      if (response.status !== 201) throw new Error(`seeding: ${response.status} ${await response.text()}`);
+      job.user.ids.push(((await response.json()) as { id: string }).id);
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return users;
+}
+
+async function runWrk(url: string, scenario: Scenario, seconds: number, dataFile: string): Promise<Load> {
+  const child = spawn(
+    'wrk',
+    [
+      ...['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s'],
+      ...['-s', join(ROOT, 'bench/load.lua'), url, '--', dataFile, scenario],
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((r) => child.once('exit', r));
+  const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+  if (!line) throw new Error(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(line) as Record<string, number>;
+  return {
+    requests: r.requests,
+    seconds: r.durationUs / 1e6,
+    non2xx: r.non2xx,
+    socketErrors: r.socketErrors,
+    p50Ms: r.p50Us / 1000,
+    p95Ms: r.p95Us / 1000,
+    p99Ms: r.p99Us / 1000,
+  };
+}
+
+function pick<T>(list: T[]): T {
+  return list[Math.floor(Math.random() * list.length)];
+}
+
+/** The same requests as bench/load.lua, for machines without wrk. */
+function nextRequest(users: User[], scenario: Scenario, counter: { n: number }): autocannon.Request {
+  const user = pick(users);
+  let kind: Exclude<Scenario, 'mixed'> = scenario === 'mixed' ? 'get' : scenario;
+  if (scenario === 'mixed') {
+    const r = Math.random();
+    kind = r < 0.5 ? 'get' : r < 0.75 ? 'list' : r < 0.9 ? 'patch' : 'create';
+  }
+  const json = { authorization: user.auth, 'content-type': 'application/json' };
+  switch (kind) {
+    case 'get':
+      return {
+        method: 'GET',
+        path: `/api/v1/tasks/${pick(user.ids)}`,
+        headers: { authorization: user.auth },
+      };
+    case 'list':
+      return { method: 'GET', path: '/api/v1/tasks', headers: { authorization: user.auth } };
+    case 'patch':
+      return {
+        method: 'PATCH',
+        path: `/api/v1/tasks/${pick(user.ids)}`,
+        headers: json,
+        body: JSON.stringify({ completed: Math.random() < 0.5 }),
+      };
+    case 'create':
+      return {
+        method: 'POST',
+        path: '/api/v1/tasks',
+        headers: json,
+        body: JSON.stringify({ title: `bench task ${++counter.n}`, description: 'created by the benchmark' }),
+      };
+  }
+}
+
+async function runAutocannon(url: string, scenario: Scenario, seconds: number, users: User[]): Promise<Load> {
+  const counter = { n: 0 };
+  const latencies: number[] = [];
+  const result = await new Promise<autocannon.Result>((done, fail) => {
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        timeout: 10,
+        requests: [{ setupRequest: () => nextRequest(users, scenario, counter) }],
+      },
+      (error: Error | null, outcome: autocannon.Result) => (error ? fail(error) : done(outcome)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+  return {
+    requests: result.requests.total,
+    seconds: result.duration,
+    non2xx: result.non2xx,
+    socketErrors: result.errors + result.timeouts,
+    p50Ms: at(50),
+    p95Ms: at(95),
+    p99Ms: at(99),
+  };
+}
+
+async function load(url: string, scenario: Scenario, seconds: number, users: User[], dataFile: string) {
+  return tool === 'wrk'
+    ? runWrk(url, scenario, seconds, dataFile)
+    : runAutocannon(url, scenario, seconds, users);
+}
+
+async function measure(
+  server: Server,
+  scenario: Scenario,
+  users: User[],
+  dataFile: string,
+): Promise<Measurement> {
+  if (warmup > 0) await load(server.url, scenario, warmup, users, dataFile);
+  const pid = server.process.pid!;
+  let peakRss = rssMb(pid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssMb(pid))), 200);
+  const cpuBefore = cpuUs(pid);
+  const result = await load(server.url, scenario, duration, users, dataFile);
+  const cpu = cpuUs(pid) - cpuBefore;
+  clearInterval(sampler);
+  peakRss = Math.max(peakRss, rssMb(pid));
+  return {
+    target: server.target,
+    scenario,
+    ...result,
+    reqPerSec: result.requests / result.seconds,
+    cpuUsPerRequest: cpu / result.requests,
+    peakRssMb: peakRss,
+    valid: result.non2xx === 0 && result.socketErrors === 0 && result.requests > 0,
+  };
+}
+
+/** RSS of the service under the mixed load, once a second, for `seconds`. */
+async function soak(service: Server, users: User[], dataFile: string, seconds: number) {
+  const pid = service.process.pid!;
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(rssMb(pid)), 1000);
+  const result = await load(service.url, 'mixed', seconds, users, dataFile);
+  clearInterval(sampler);
+  const at10 = samples[9] ?? samples[0];
+  const end = samples[samples.length - 1];
+  return {
+    seconds,
+    requests: result.requests,
+    non2xx: result.non2xx + result.socketErrors,
+    rssAt10sMb: at10,
+    rssEndMb: end,
+    rssMaxMb: Math.max(...samples),
+    growthPercent: ((end - at10) / at10) * 100,
+    samplesMb: samples.map((s) => Math.round(s * 10) / 10),
+  };
+}
+
+const f = (n: number, digits = 0) => n.toFixed(digits);
+
+function table(results: Measurement[]): string {
+  const rows = [
+    ['scenario', 'server', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx', 'CPU µs/req', 'peak RSS MB'],
+  ];
+  for (const r of results) {
+    rows.push([
+      r.scenario,
+      r.target,
+      f(r.reqPerSec),
+      f(r.p50Ms, 1),
+      f(r.p95Ms, 1),
+      f(r.p99Ms, 1),
+      String(r.non2xx + r.socketErrors) + (r.valid ? '' : ' INVALID'),
+      f(r.cpuUsPerRequest),
+      f(r.peakRssMb),
+    ]);
+  }
+  return format(rows);
+}
+
+function ratios(results: Measurement[]) {
+  return scenarios.flatMap((scenario) => {
+    const s = results.find((r) => r.scenario === scenario && r.target === 'service');
+    const b = results.find((r) => r.scenario === scenario && r.target === 'baseline');
+    if (!s || !b) return [];
+    return [
+      {
+        scenario,
+        throughput: s.reqPerSec / b.reqPerSec,
+        cpuPerRequest: s.cpuUsPerRequest / b.cpuUsPerRequest,
+        p99Ms: s.p99Ms,
+        valid: s.valid && b.valid,
+      },
+    ];
+  });
+}
+
+function format(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows
+    .map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '))
+    .join('\n');
+}
+
+async function database(): Promise<{ url: string; stop: () => Promise<void>; label: string }> {
+  if (process.env.DATABASE_URL) {
+    const url = process.env.DATABASE_URL;
+    return { url, stop: async () => undefined, label: url.replace(/\/\/[^@]*@/, '//') };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'tasks-bench-'));
+  // Run as root, embedded-postgres starts the server as the postgres user, who must enter the folder.
+  await chmod(dir, 0o755);
+  const server: EmbeddedPostgres = await startEmbeddedPostgres({
+    dataDir: join(dir, 'pg'),
+    port: await freePort(),
+    database: 'tasks',
+    durable: true,
+  });
+  return {
+    url: server.url,
+    label: `embedded PostgreSQL at 127.0.0.1:${server.port}`,
+    stop: async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist/src/main.js')))
+    throw new Error('dist/src/main.js is missing: run npm run build');
+  const db = await database();
+  const work = await mkdtemp(join(tmpdir(), 'tasks-bench-data-'));
+  try {
+    const client = new pg.Client(db.url);
+    await client.connect();
+    const { rows } = await client.query<{ server_version: string }>('show server_version');
+    await client.end();
+    log(
+      `database: ${db.label} (PostgreSQL ${rows[0].server_version}); load: ${tool}, ${connections} connections`,
+    );
+
+    const profileFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [];
+    let service = await startServer('service', db.url, profileFlags);
+    const users = await seed(service, Number(args.users), Number(args.tasks));
+    log(`seeded ${users.length} users × ${args.tasks} tasks through the API`);
+    const dataFile = join(work, 'users.lua');
+    await writeFile(
+      dataFile,
+      `return {\n${users.map((u) => `{auth=${JSON.stringify(u.auth)},ids={${u.ids.map((id) => `"${id}"`).join(',')}}}`).join(',\n')}\n}\n`,
+    );
+    const baseline = await startServer('baseline', db.url);
+
+    const results: Measurement[] = [];
+    for (const scenario of scenarios) {
+      for (const server of [service, baseline]) {
+        log(`${scenario} on ${server.target}: ${warmup} s warm-up, ${duration} s measured`);
+        results.push(await measure(server, scenario, users, dataFile));
+      }
+    }
+    await stopServer(baseline);
+
+    const soakResult = soakSeconds > 0 ? await soak(service, users, dataFile, soakSeconds) : undefined;
+
+    // Start-up to ready, with the schema already migrated: three restarts, median.
+    await stopServer(service);
+    const startups: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      service = await startServer('service', db.url);
+      startups.push(service.startupMs);
+      await stopServer(service);
+    }
+    startups.sort((a, b) => a - b);
+
+    const summary = ratios(results);
+    const report = {
+      runAt: new Date().toISOString(),
+      machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavgAtEnd: loadavg() },
+      node: process.version,
+      postgres: rows[0].server_version,
+      database: db.label,
+      tool,
+      connections,
+      durationSeconds: duration,
+      warmupSeconds: warmup,
+      seeded: { users: users.length, tasksPerUser: Number(args.tasks) },
+      results,
+      ratios: summary,
+      startupToReadyMs: { median: startups[1], all: startups },
+      soak: soakResult,
+    };
+    const out = args.out ?? join(ROOT, 'bench/results', `${runId}.json`);
+    await mkdir(resolve(out, '..'), { recursive: true });
+    await writeFile(out, JSON.stringify(report, null, 2) + '\n');
+
+    console.log(`\n${table(results)}\n`);
+    console.log(
+      format([
+        ['scenario', 'valid', 'req/s ratio', 'CPU/req ratio', 'service p99 ms'],
+        ...summary.map((r) => [
+          r.scenario,
+          r.valid ? 'yes' : 'NO',
+          f(r.throughput, 2),
+          f(r.cpuPerRequest, 2),
+          f(r.p99Ms, 1),
+        ]),
+      ]),
+    );
+    console.log(`\nstart-up to ready (migrated, median of 3): ${f(startups[1])} ms`);
+    if (soakResult) {
+      console.log(
+        `soak ${soakSeconds} s mixed: RSS ${f(soakResult.rssAt10sMb, 1)} MB at 10 s, ${f(soakResult.rssEndMb, 1)} MB at the end ` +
+          `(${f(soakResult.growthPercent, 1)} %), max ${f(soakResult.rssMaxMb, 1)} MB, ${soakResult.non2xx} errors`,
+      );
+    }
+    console.log(`results: ${out}`);
+    if (results.some((r) => !r.valid)) process.exitCode = 1;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await rm(work, { recursive: true, force: true });
+    await db.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  for (const child of children) child.kill('SIGKILL');
+  log(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});
