@@ -107,13 +107,20 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       driver: PostgreSqlDriver,
       imports: [DatabaseTargetModule],
       inject: [ConfigService, DATABASE_TARGET],
-      useFactory: (config: Config, target: DatabaseTarget) =>
-        buildOrmOptions(target.url, {
+      useFactory: (config: Config, target: DatabaseTarget) => ({
+        ...buildOrmOptions(target.url, {
           DB_POOL_MAX: config.get('DB_POOL_MAX', { infer: true }),
           DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
           DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
           DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
         }),
+        // No per-request fork of the EntityManager: TasksRepository only runs
+        // statements through getKysely(), which never touches an identity map, so
+        // a fork per request would be pure cost (it showed in the benchmark's
+        // profile). Code that did use the identity map would still fail loudly
+        // (allowGlobalContext: false).
+        registerRequestContext: false,
+      }),
     }),
     DatabaseTargetModule,
   ],
