@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrationsList } from '../migrations';
+import { listStatement } from '../src/tasks/tasks.repository';
+import type { ListQuery, TaskSort } from '../src/tasks/task.types';
 import { useTestDatabase } from './helpers/test-database';
 
 /** What the migrated schema must be, read back from PostgreSQL's catalogs. */
@@ -146,21 +148,59 @@ describe('tasks schema', () => {
     );
   });
 
-  it('uses the owner index, without a sort, for a keyset page', async () => {
-    await t.sql.query(`
-      insert into tasks (user_id, title) select 'user_' || (n % 50), 'task ' || n from generate_series(1, 5000) n`);
-    await t.sql.query('analyze tasks');
-    const { rows } = await t.sql.query(`
-      explain select * from tasks where user_id = 'user_7'
-        and (created_at, id) < ('2100-01-01T00:00:00.000001Z'::timestamptz, '00000000-0000-4000-8000-000000000000'::uuid)
-      order by created_at desc, id desc limit 21`);
-    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-    expect(plan).toMatch(/Index Scan Backward using tasks_user_created_idx/);
-    // Both the owner and the keyset position bound the scan (the cast is printed on some versions).
-    expect(plan).toMatch(
-      /Index Cond: \(\(\(?user_id\)?(::text)? = 'user_7'::text\) AND \(ROW\(created_at, id\) < ROW\(/,
+  describe("the repository's list statement", () => {
+    beforeAll(async () => {
+      // One owner with many tasks among others, so only an index that bounds the
+      // scan by owner and keyset beats sorting that owner's rows.
+      await t.sql.query(`
+        insert into tasks (user_id, title, completed, created_at, updated_at)
+        select case when n % 4 = 0 then 'user_7' else 'user_' || (n % 50) end, 'task ' || n, n % 3 = 0,
+               timestamptz '2026-01-01Z' + n * interval '1 second',
+               timestamptz '2026-01-01Z' + (n % 997) * interval '1 second'
+        from generate_series(1, 8000) n`);
+      await t.sql.query('analyze tasks');
+    });
+
+    const explain = async (query: ListQuery): Promise<string> => {
+      const compiled = listStatement('user_7', query).compile(t.orm.em.getKysely());
+      const { rows } = await t.sql.query(`explain ${compiled.sql}`, [...compiled.parameters]);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    };
+
+    const INDEX: Record<string, string> = {
+      createdAt: 'tasks_user_created_idx',
+      updatedAt: 'tasks_user_updated_idx',
+      title: 'tasks_user_title_idx',
+    };
+    // Positions in the middle of user_7's rows, so either direction has rows to read.
+    const positions: Record<string, string> = {
+      createdAt: '2026-01-01T01:06:40.000000Z',
+      updatedAt: '2026-01-01T00:08:20.000000Z',
+      title: 'task 5000',
+    };
+
+    it.each(['-createdAt', 'createdAt', '-updatedAt', 'updatedAt', '-title', 'title'] as TaskSort[])(
+      'reads the %s index in order, owner and position in its Index Cond, with no Sort',
+      async (sort) => {
+        const field = sort.replace('-', '');
+        const scan = sort.startsWith('-') ? 'Index Scan Backward' : 'Index Scan';
+        const first = await explain({ sort, limit: 20 });
+        expect(first).toContain(`${scan} using ${INDEX[field]} on tasks t`);
+        expect(first).not.toContain('Sort');
+
+        const after = { key: positions[field], id: '00000000-0000-4000-8000-000000000000' };
+        const next = await explain({ sort, limit: 20, after });
+        expect(next).toContain(`${scan} using ${INDEX[field]} on tasks t`);
+        expect(next).toMatch(/Index Cond: \(\(\(?user_id\)?(::text)? = 'user_7'::text\) AND \(ROW\(/);
+        expect(next).not.toContain('Sort');
+      },
     );
-    expect(plan).not.toContain('Sort');
+
+    it('keeps the completed filter on the same index scan', async () => {
+      const plan = await explain({ sort: '-createdAt', limit: 20, completed: true });
+      expect(plan).toContain('Index Scan Backward using tasks_user_created_idx on tasks t');
+      expect(plan).not.toContain('Sort');
+    });
   });
 });
 
