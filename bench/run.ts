@@ -30,6 +30,15 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 
 const ROOT = resolve(__dirname, '..');
+/** The service runs exactly as `npm run start:prod` runs it: the same node flags and script. */
+const START_PROD = (() => {
+  const scripts = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+  ).scripts;
+  const [command, ...words] = scripts['start:prod'].split(/\s+/);
+  if (command !== 'node') throw new Error('bench expects start:prod to be `node [flags] <script>`');
+  return { flags: words.slice(0, -1), script: join(ROOT, words[words.length - 1]) };
+})();
 const SCENARIOS = ['get', 'list', 'create', 'patch', 'mixed'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 type Target = 'service' | 'baseline';
@@ -136,7 +145,7 @@ async function startServer(target: Target, databaseUrl: string, nodeFlags: strin
   const [script, env] =
     target === 'service'
       ? [
-          join(ROOT, 'dist/src/main.js'),
+          START_PROD.script,
           {
             NODE_ENV: 'production',
             HOST: '127.0.0.1',
@@ -146,7 +155,8 @@ async function startServer(target: Target, databaseUrl: string, nodeFlags: strin
         ]
       : [join(ROOT, 'bench/baseline/server.mts'), {}];
   const started = performance.now();
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', ...nodeFlags, script], {
+  const flags = target === 'service' ? START_PROD.flags : ['--disable-warning=ExperimentalWarning'];
+  const child = spawn(process.execPath, [...flags, ...nodeFlags, script], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,

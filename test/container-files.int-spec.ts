@@ -16,6 +16,10 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as
 };
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
+interface PackageJson {
+  scripts: Record<string, string>;
+}
+
 /** Compose's ${VAR:-default} and ${VAR:?message}, resolved against `given`. */
 function interpolate(value: unknown, given: Record<string, string>): string {
   return String(value).replace(
@@ -111,7 +115,14 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/npm prune --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/health\/live/m);
-    // Exec form, so SIGTERM reaches node (PID 1) and it drains.
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/src\/main\.js"\]$/m);
+    // Exec form, so SIGTERM reaches node (PID 1) and it drains; the same command
+    // (node flags included) as npm run start:prod, which the benchmark measures.
+    const startProd = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson).scripts[
+      'start:prod'
+    ];
+    expect(startProd).toMatch(/^node .*dist\/src\/main\.js$/);
+    expect(dockerfile).toMatch(/^CMD \[.*\]$/m);
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]) as string[];
+    expect(cmd).toEqual(startProd.split(' '));
   });
 });
