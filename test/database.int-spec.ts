@@ -20,6 +20,26 @@ it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
   }
 });
 
+it('runs the repository statements as prepared statements, parsed once per connection', async () => {
+  const orm = await openOrm(t.db.url, { DB_POOL_MAX: 1 });
+  try {
+    const repo = new TasksRepository(orm.em.fork());
+    const task = await repo.create('owner', { title: 'prepared' });
+    await repo.findOne('owner', task.id);
+    await repo.findOne('owner', task.id);
+    // The pool's one connection: what it has prepared is what the repository ran.
+    const prepared = await orm.em
+      .getConnection()
+      .execute<{ statement: string }[]>('select statement from pg_prepared_statements order by prepare_time');
+    expect(prepared.map((p) => p.statement.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual([
+      'insert into',
+      'select id,',
+    ]);
+  } finally {
+    await orm.close();
+  }
+});
+
 it('fails fast with DatabaseConnectionError, not a driver error, when nothing listens', async () => {
   const closed = new URL(t.db.url);
   closed.port = String(await freePort());
