@@ -28,7 +28,11 @@ export class RequestValidationPipe implements PipeTransform {
       throw new ValidationError(inherited.map((field) => ({ field, message: 'is not allowed' })));
     }
     const dto: Record<string, unknown> = new metatype() as Record<string, unknown>;
-    for (const [key, v] of Object.entries(value)) dto[key] = v;
+    const entries = Object.entries(value);
+    // Most requests have no query at all (a read, a first page): the verdict on
+    // an empty input depends only on the class, so it is worked out once.
+    if (entries.length === 0 && validWhenEmpty(metatype)) return dto;
+    for (const [key, v] of entries) dto[key] = v;
     // forbidUnknownValues would refuse every instance of a class without rules
     // (NoQuery); the value is known to be a plain object here anyway.
     const errors = validateSync(dto, {
@@ -39,6 +43,16 @@ export class RequestValidationPipe implements PipeTransform {
     if (errors.length > 0) throw new ValidationError(errors.map(toProblem));
     return dto;
   }
+}
+
+const emptyIsValid = new WeakMap<Dto, boolean>();
+function validWhenEmpty(metatype: Dto): boolean {
+  let valid = emptyIsValid.get(metatype);
+  if (valid === undefined) {
+    valid = validateSync(new metatype(), { forbidUnknownValues: false }).length === 0;
+    emptyIsValid.set(metatype, valid);
+  }
+  return valid;
 }
 
 function isDto(metatype: unknown): metatype is Dto {
