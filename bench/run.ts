@@ -140,17 +140,27 @@ interface Server {
   startupMs: number;
 }
 
-async function startServer(target: Target, databaseUrl: string, nodeFlags: string[] = []): Promise<Server> {
+/** Settings an operator may tune, passed through to the service: `DB_POOL_MAX=16 npm run bench`. */
+const TUNABLE = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => name.startsWith('DB_') || name === 'LOG_LEVEL'),
+);
+
+async function startServer(
+  target: Target,
+  databaseUrl: string,
+  { nodeFlags = [], migrate = true }: { nodeFlags?: string[]; migrate?: boolean } = {},
+): Promise<Server> {
   const port = await freePort();
   const [script, env] =
     target === 'service'
       ? [
           START_PROD.script,
           {
+            ...TUNABLE,
             NODE_ENV: 'production',
             HOST: '127.0.0.1',
-            LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-            DB_MIGRATE_ON_START: 'true',
+            // The first start migrates the bench's database; restarts start as production does.
+            DB_MIGRATE_ON_START: String(migrate),
           },
         ]
       : [join(ROOT, 'bench/baseline/server.mts'), {}];
@@ -454,7 +464,7 @@ async function main(): Promise<void> {
     );
 
     const profileFlags = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench/results')}`] : [];
-    let service = await startServer('service', db.url, profileFlags);
+    let service = await startServer('service', db.url, { nodeFlags: profileFlags });
     const users = await seed(service, Number(args.users), Number(args.tasks));
     log(`seeded ${users.length} users × ${args.tasks} tasks through the API`);
     const dataFile = join(work, 'users.lua');
@@ -479,7 +489,7 @@ async function main(): Promise<void> {
     await stopServer(service);
     const startups: number[] = [];
     for (let i = 0; i < 3; i++) {
-      service = await startServer('service', db.url);
+      service = await startServer('service', db.url, { migrate: false });
       startups.push(service.startupMs);
       await stopServer(service);
     }
