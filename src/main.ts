@@ -1,4 +1,3 @@
-import './compile-cache.js';
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { EnvironmentVariables, validateEnvironmentOrExit } from './config/environment.js';
