@@ -25,4 +25,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # `npm run migration:up` in this image runs the compiled dist/mikro-orm.config.js.
 # The heap flags are start:prod's (package.json): a small young generation and a
 # slowly growing old one keep RSS flat under load (see README, Performance).
-CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--heap-growing-percent=25", "dist/src/main.js"]
