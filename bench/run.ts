@@ -28,6 +28,7 @@ import autocannon from 'autocannon';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres.js';
+import { freePort } from '../test/helpers/test-server.js';
 
 const ROOT = resolve(__dirname, '..');
 /** The service runs exactly as `npm run start:prod` runs it: the same node flags and script. */
@@ -63,7 +64,6 @@ interface Measurement extends Load {
 }
 
 interface User {
-  id: string;
   auth: string;
   ids: string[];
 }
@@ -109,17 +109,6 @@ function hasWrk(): boolean {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolvePort, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolvePort(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** utime + stime of a process, in microseconds, from /proc. */
 const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim() || 100);
@@ -207,13 +196,12 @@ async function stopServer(server: Server): Promise<void> {
 async function seed(service: Server, userCount: number, tasksPerUser: number): Promise<User[]> {
   const users: User[] = [];
   for (let i = 0; i < userCount; i++) {
-    const id = `bench-${runId}-${i}`;
     const token = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(id)
+      .setSubject(`bench-${runId}-${i}`)
       .setExpirationTime('6h')
       .sign(new TextEncoder().encode(secret));
-    users.push({ id, auth: `Bearer ${token}`, ids: [] });
+    users.push({ auth: `Bearer ${token}`, ids: [] });
   }
   const jobs = users.flatMap((user) => Array.from({ length: tasksPerUser }, (_, n) => ({ user, n })));
   const worker = async () => {
