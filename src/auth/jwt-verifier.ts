@@ -28,7 +28,7 @@ export class JwtVerifier {
     if (options.mode.kind === 'secret') {
       // fast-jwt checks the HMAC with node:crypto, synchronously. jose goes through
       // WebCrypto, whose thread-pool round trip cost about 50 µs of CPU per token
-      // on our benchmark machine, a quarter of a request (see bench/ and the README).
+      // on our benchmark machine, a fifth of the main thread (see the README's Performance).
       const verifySecret = createVerifier({
         key: options.mode.secret,
         algorithms: ['HS256'],

@@ -21,9 +21,10 @@ function statementName(text: string): string | undefined {
 /**
  * The pool's client class (see orm-options.ts): it runs every statement that
  * has parameters as a named prepared statement, so PostgreSQL parses and plans
- * it once per connection rather than on every request. In the benchmark that
- * halved the database's CPU per request. Statements without parameters (DDL,
- * `select 1`) go through unchanged.
+ * it once per connection rather than on every request. Unprepared, a GET cost
+ * PostgreSQL 206 µs of CPU against the benchmark baseline's 90 µs with its
+ * prepared statements. Statements without parameters (DDL, `select 1`) go
+ * through unchanged.
  */
 export class PreparingClient extends pg.Client {
   // pg's query() has many overloads; this one forwards every call it does not change.
