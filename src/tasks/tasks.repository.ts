@@ -26,6 +26,9 @@ interface TaskRow {
   version: number;
 }
 
+/** A list row also carries its sort key, at full precision, for the next cursor. */
+type ListRow = TaskRow & { sort_key: string };
+
 export type IdempotencyClaim =
   { state: 'claimed' } | { state: 'in-progress' } | { state: 'reused' } | { state: 'done'; task: TaskRecord };
 
@@ -89,7 +92,7 @@ function rejectNonBoolean(completed: unknown): void {
  * the same name, which no index can serve, and every page would sort all of the
  * owner's rows.
  */
-export function listStatement(ownerId: string, query: ListQuery): RawBuilder<TaskRow & { sort_key: string }> {
+export function listStatement(ownerId: string, query: ListQuery): RawBuilder<ListRow> {
   if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
   if (!Number.isInteger(query.limit) || query.limit < 1)
     throw ValidationError.field('limit', 'must be at least 1');
@@ -115,7 +118,7 @@ export function listStatement(ownerId: string, query: ListQuery): RawBuilder<Tas
       sql`(${column}, t.id) ${cmp} (${query.after.key}${sql.raw(isTitle ? '::text collate "C"' : '::timestamptz')}, ${query.after.id}::uuid)`,
     );
   }
-  return sql<TaskRow & { sort_key: string }>`
+  return sql<ListRow>`
     select ${COLUMNS}, ${sql.raw(isTitle ? 't.title' : iso(`t.${sort.column}`))} as sort_key from tasks t
     where ${sql.join(conditions, sql` and `)}
     order by ${column} ${dir}, t.id ${dir}
@@ -233,7 +236,7 @@ export class TasksRepository {
    * One extra row is read to know whether another page exists.
    */
   async list(ownerId: string, query: ListQuery): Promise<TaskPage> {
-    const rows = await this.run<TaskRow & { sort_key: string }>(listStatement(ownerId, query));
+    const rows = await this.run<ListRow>(listStatement(ownerId, query));
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const next: KeysetPosition | null =
