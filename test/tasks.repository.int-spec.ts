@@ -6,6 +6,7 @@ import { useTestDatabase } from './helpers/test-database';
 const ALICE = 'user_alice';
 const BOB = 'user_bob';
 const MISSING_ID = '00000000-0000-4000-8000-000000000000';
+const ISO_MILLIS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 const t = useTestDatabase();
 let repo: TasksRepository;
@@ -30,11 +31,17 @@ describe('create', () => {
       title: 'Buy milk',
       description: null,
       completed: false,
-      createdAt: expect.any(Date),
-      updatedAt: expect.any(Date),
+      createdAt: expect.stringMatching(ISO_MILLIS),
+      updatedAt: expect.stringMatching(ISO_MILLIS),
       version: 1,
     });
-    expect(task.updatedAt.getTime()).toBe(task.createdAt.getTime());
+    expect(task.updatedAt).toBe(task.createdAt);
+    // The database's own time, in UTC, cut (not rounded) to milliseconds.
+    const { rows } = await t.sql.query(
+      `select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as ms from tasks where id = $1`,
+      [task.id],
+    );
+    expect(task.createdAt).toBe(rows[0].ms);
     const stored = await row(task.id);
     expect(stored).toMatchObject({
       user_id: ALICE,
@@ -111,8 +118,13 @@ describe('update', () => {
   it('changes only the given fields, bumps the version and updated_at in the database', async () => {
     const updated = await repo.update(ALICE, task.id, { completed: true });
 
-    expect(updated).toEqual({ ...task, completed: true, version: 2, updatedAt: expect.any(Date) });
-    expect(updated.updatedAt.getTime()).toBeGreaterThan(task.updatedAt.getTime());
+    expect(updated).toEqual({
+      ...task,
+      completed: true,
+      version: 2,
+      updatedAt: expect.stringMatching(ISO_MILLIS),
+    });
+    expect(Date.parse(updated.updatedAt)).toBeGreaterThan(Date.parse(task.updatedAt));
     expect(await row(task.id)).toMatchObject({
       title: 'Old',
       description: 'keep',
@@ -207,11 +219,11 @@ describe('update', () => {
   });
 
   it('moves updatedAt visibly (by at least a millisecond) on every update', async () => {
-    let previous = task.updatedAt.getTime();
+    let previous = Date.parse(task.updatedAt);
     for (let i = 0; i < 30; i++) {
       const updated = await repo.update(ALICE, task.id, { completed: i % 2 === 0 });
-      expect(updated.updatedAt.getTime()).toBeGreaterThan(previous);
-      previous = updated.updatedAt.getTime();
+      expect(Date.parse(updated.updatedAt)).toBeGreaterThan(previous);
+      previous = Date.parse(updated.updatedAt);
     }
   });
 

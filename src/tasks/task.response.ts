@@ -74,8 +74,8 @@ export function toTaskResponse(task: TaskRecord): TaskResponse {
     title: task.title,
     description: task.description,
     completed: task.completed,
-    createdAt: task.createdAt.toISOString(),
-    updatedAt: task.updatedAt.toISOString(),
+    createdAt: task.createdAt,
+    updatedAt: task.updatedAt,
     version: task.version,
   };
 }

@@ -8,8 +8,9 @@ export interface TaskRecord {
   title: string;
   description: string | null;
   completed: boolean;
-  createdAt: Date;
-  updatedAt: Date;
+  /** ISO 8601, UTC, milliseconds: the API's own format, so nothing is parsed or formatted per request. */
+  createdAt: string;
+  updatedAt: string;
   version: number;
 }
 

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { sql, type RawBuilder } from 'kysely';
+import { CompiledQuery, sql, type RawBuilder } from 'kysely';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
 import { translateDriverError } from '../database/translate-driver-error.js';
 import {
@@ -42,10 +42,23 @@ const INT4_MAX = 2_147_483_647;
 // Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
 // cursors, and independent of the session's TimeZone and DateStyle.
 const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const COLUMNS = sql.raw(
+const COLUMN_LIST =
   `id, user_id, title, description, completed, ${iso('created_at')} as created_at, ` +
-    `${iso('updated_at')} as updated_at, version`,
-);
+  `${iso('updated_at')} as updated_at, version`;
+const COLUMNS = sql.raw(COLUMN_LIST);
+
+// The statements of the most frequent calls, written out once: the same text
+// every time, so nothing is compiled per call, and the text's name as a
+// prepared statement (src/database/preparing-client.ts) is found without hashing it again.
+const FIND_ONE = `select ${COLUMN_LIST} from tasks where id = $1 and user_id = $2`;
+const INSERT = `insert into tasks (user_id, title, description, completed) values ($1, $2, $3, $4) returning ${COLUMN_LIST}`;
+// With an Idempotency-Key ($5), the same statement stores the created row as the key's response.
+const INSERT_REMEMBERED = `
+  with created as (${INSERT}), remembered as (
+    update idempotency_keys set response = (select to_jsonb(created) from created)
+    where user_id = $1 and key = $5
+  )
+  select * from created`;
 
 const SORTS: Record<TaskSort, { column: 'created_at' | 'updated_at' | 'title'; descending: boolean }> = {
   createdAt: { column: 'created_at', descending: false },
@@ -63,10 +76,15 @@ function toRecord(row: TaskRow): TaskRecord {
     title: row.title,
     description: row.description,
     completed: row.completed,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
+    createdAt: toMillis(row.created_at),
+    updatedAt: toMillis(row.updated_at),
     version: row.version,
   };
+}
+
+/** The API's precision: `2026-11-26T08:15:30.123456Z` → `2026-11-26T08:15:30.123Z`. */
+function toMillis(micros: string): string {
+  return `${micros.slice(0, 23)}Z`;
 }
 
 function rejectNul(fields: Record<string, unknown>): void {
@@ -147,19 +165,11 @@ export class TasksRepository {
   async create(ownerId: string, data: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
     rejectNul({ userId: ownerId, title: data.title, description: data.description });
     rejectNonBoolean(data.completed);
-    const insert = sql`
-      insert into tasks (user_id, title, description, completed)
-      values (${ownerId}, ${data.title}, ${data.description ?? null}, ${data.completed ?? false})
-      returning ${COLUMNS}`;
+    const values = [ownerId, data.title, data.description ?? null, data.completed ?? false];
     const rows =
       idempotencyKey === undefined
-        ? await this.run<TaskRow>(insert)
-        : await this.run<TaskRow>(sql`
-            with created as (${insert}), remembered as (
-              update idempotency_keys set response = (select to_jsonb(created) from created)
-              where user_id = ${ownerId} and key = ${idempotencyKey}
-            )
-            select * from created`);
+        ? await this.run<TaskRow>(CompiledQuery.raw(INSERT, values))
+        : await this.run<TaskRow>(CompiledQuery.raw(INSERT_REMEMBERED, [...values, idempotencyKey]));
     return toRecord(rows[0]);
   }
 
@@ -224,8 +234,7 @@ export class TasksRepository {
 
   async findOne(ownerId: string, id: string): Promise<TaskRecord> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
-    const rows = await this.run<TaskRow>(sql`
-      select ${COLUMNS} from tasks where id = ${id} and user_id = ${ownerId}`);
+    const rows = await this.run<TaskRow>(CompiledQuery.raw(FIND_ONE, [id, ownerId]));
     if (rows.length === 0) throw new TaskNotFoundError();
     return toRecord(rows[0]);
   }
@@ -307,9 +316,10 @@ export class TasksRepository {
     throw new VersionConflictError(row.current_version);
   }
 
-  private async run<R>(query: RawBuilder<unknown>): Promise<R[]> {
+  private async run<R>(query: RawBuilder<unknown> | CompiledQuery): Promise<R[]> {
+    const kysely = this.em.getKysely();
     try {
-      const result = await query.execute(this.em.getKysely());
+      const result = 'sql' in query ? await kysely.executeQuery(query) : await query.execute(kysely);
       return result.rows as R[];
     } catch (error) {
       throw translateDriverError(error);

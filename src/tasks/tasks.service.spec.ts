@@ -10,8 +10,8 @@ const task: TaskRecord = {
   title: 'T',
   description: null,
   completed: false,
-  createdAt: new Date(),
-  updatedAt: new Date(),
+  createdAt: '2026-11-26T08:15:30.123Z',
+  updatedAt: '2026-11-26T08:15:30.123Z',
   version: 1,
 };
 
