@@ -162,7 +162,7 @@ describe('tasks schema', () => {
     });
 
     const explain = async (query: ListQuery): Promise<string> => {
-      const compiled = listStatement('user_7', query).compile(t.orm.em.getKysely());
+      const compiled = listStatement('user_7', query);
       const { rows } = await t.sql.query(`explain ${compiled.sql}`, [...compiled.parameters]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     };

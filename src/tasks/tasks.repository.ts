@@ -45,7 +45,6 @@ const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-
 const COLUMN_LIST =
   `id, user_id, title, description, completed, ${iso('created_at')} as created_at, ` +
   `${iso('updated_at')} as updated_at, version`;
-const COLUMNS = sql.raw(COLUMN_LIST);
 
 // The statements of the most frequent calls, written out once: the same text
 // every time, so nothing is compiled per call, and the text's name as a
@@ -104,43 +103,70 @@ function rejectNonBoolean(completed: unknown): void {
 }
 
 /**
+ * Values bound to a statement, and the placeholder ($1, $2, …) of each as it is
+ * added. The hot statements are written this way rather than with Kysely's
+ * sql tag, which built and compiled a query tree on every call.
+ */
+class Bound {
+  readonly values: unknown[] = [];
+
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The version check of a conditional write, with its values bound. */
+function versionCondition(bound: Bound, ifMatch?: IfMatch): string {
+  // '*' only asks that the task exists, which the join with `target` already does.
+  if (ifMatch === undefined || ifMatch === '*') return '';
+  // A version that is not a positive int4 was never issued: it matches nothing.
+  const versions = ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
+  return ` and t.version = any(${bound.add(versions)}::int[])`;
+}
+
+/**
  * The list statement, on its own so that its plan can be checked against the
  * indexes (test/schema.int-spec.ts). ORDER BY names the table's columns through
  * the alias `t`: bare, `created_at` would mean the select list's text column of
  * the same name, which no index can serve, and every page would sort all of the
  * owner's rows.
  */
-export function listStatement(ownerId: string, query: ListQuery): RawBuilder<ListRow> {
+export function listStatement(ownerId: string, query: ListQuery): CompiledQuery<ListRow> {
   if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
   if (!Number.isInteger(query.limit) || query.limit < 1)
     throw ValidationError.field('limit', 'must be at least 1');
   const sort = SORTS[query.sort];
-  const column = sql.raw(`t.${sort.column}`);
+  const column = `t.${sort.column}`;
   const isTitle = sort.column === 'title';
-  const cmp = sql.raw(sort.descending ? '<' : '>');
-  const dir = sql.raw(sort.descending ? 'desc' : 'asc');
-  const conditions: RawBuilder<unknown>[] = [sql`t.user_id = ${ownerId}`];
-  if (query.completed !== undefined) conditions.push(sql`t.completed = ${query.completed}`);
+  const dir = sort.descending ? 'desc' : 'asc';
+  const bound = new Bound();
+  const conditions = [`t.user_id = ${bound.add(ownerId)}`];
+  if (query.completed !== undefined) conditions.push(`t.completed = ${bound.add(query.completed)}`);
   if (query.q !== undefined) {
     rejectNul({ q: query.q });
     // lower() under an ICU collation folds case for all of Unicode, not just
     // ASCII as the column's "C" collation would; LIKE wildcards in q are literal.
     const pattern = `%${query.q.replace(/[\\%_]/g, '\\$&')}%`;
-    conditions.push(sql`lower(t.title collate "und-x-icu") like lower(${pattern}::text collate "und-x-icu")`);
+    conditions.push(
+      `lower(t.title collate "und-x-icu") like lower(${bound.add(pattern)}::text collate "und-x-icu")`,
+    );
   }
   if (query.after) {
     const keyIsValid = isTitle || ISO_MICROS.test(query.after.key);
     if (!UUID.test(query.after.id) || !keyIsValid)
       throw ValidationError.field('cursor', 'is not a valid cursor');
+    const key = `${bound.add(query.after.key)}${isTitle ? '::text collate "C"' : '::timestamptz'}`;
     conditions.push(
-      sql`(${column}, t.id) ${cmp} (${query.after.key}${sql.raw(isTitle ? '::text collate "C"' : '::timestamptz')}, ${query.after.id}::uuid)`,
+      `(${column}, t.id) ${sort.descending ? '<' : '>'} (${key}, ${bound.add(query.after.id)}::uuid)`,
     );
   }
-  return sql<ListRow>`
-    select ${COLUMNS}, ${sql.raw(isTitle ? 't.title' : iso(`t.${sort.column}`))} as sort_key from tasks t
-    where ${sql.join(conditions, sql` and `)}
-    order by ${column} ${dir}, t.id ${dir}
-    limit ${query.limit + 1}`;
+  const sortKey = isTitle ? 't.title' : iso(column);
+  return CompiledQuery.raw(
+    `select ${COLUMN_LIST}, ${sortKey} as sort_key from tasks t where ${conditions.join(' and ')} ` +
+      `order by ${column} ${dir}, t.id ${dir} limit ${bound.add(query.limit + 1)}`,
+    bound.values,
+  );
 }
 
 /**
@@ -257,50 +283,54 @@ export class TasksRepository {
     if (!UUID.test(id)) throw new TaskNotFoundError();
     rejectNul({ title: patch.title, description: patch.description });
     rejectNonBoolean(patch.completed);
-    const sets: RawBuilder<unknown>[] = [];
-    if (patch.title !== undefined) sets.push(sql`title = ${patch.title}`);
-    if (patch.description !== undefined) sets.push(sql`description = ${patch.description}`);
-    if (patch.completed !== undefined) sets.push(sql`completed = ${patch.completed}`);
+    const bound = new Bound();
+    const sets: string[] = [];
+    if (patch.title !== undefined) sets.push(`title = ${bound.add(patch.title)}`);
+    if (patch.description !== undefined) sets.push(`description = ${bound.add(patch.description)}`);
+    if (patch.completed !== undefined) sets.push(`completed = ${bound.add(patch.completed)}`);
     if (sets.length === 0) {
       throw ValidationError.field('body', 'must contain at least one of title, description, completed');
     }
+    const [task, owner] = [bound.add(id), bound.add(ownerId)];
     // `target` tells "not yours / not there" from "stale version" in the same
     // statement. It locks the row first, so a writer that waited for a concurrent
     // one compares (and reports) the version that writer left, not its snapshot's.
-    const rows = await this.run<Partial<TaskRow> & { current_version: number | null }>(sql`
-      with target as (
-        select id, version from tasks where id = ${id} and user_id = ${ownerId} for no key update
-      ), updated as (
-        update tasks t set ${sql.join(sets, sql`, `)}
-        from target
-        where t.id = target.id and t.user_id = ${ownerId}${this.versionCondition(ifMatch)}
-        returning t.*
-      )
-      select (select version from target) as current_version, u.* from (select 1) one
-      left join (select ${COLUMNS} from updated) u on true`);
+    const rows = await this.run<Partial<TaskRow> & { current_version: number | null }>(
+      CompiledQuery.raw(
+        `with target as (
+          select id, version from tasks where id = ${task} and user_id = ${owner} for no key update
+        ), updated as (
+          update tasks t set ${sets.join(', ')}
+          from target
+          where t.id = target.id and t.user_id = ${owner}${versionCondition(bound, ifMatch)}
+          returning t.*
+        )
+        select (select version from target) as current_version, u.* from (select 1) one
+        left join (select ${COLUMN_LIST} from updated) u on true`,
+        bound.values,
+      ),
+    );
     return toRecord(this.written(rows[0], ifMatch) as TaskRow);
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
-    const rows = await this.run<{ current_version: number | null; id: string | null }>(sql`
-      with target as (
-        select id, version from tasks where id = ${id} and user_id = ${ownerId} for update
-      ), deleted as (
-        delete from tasks t using target
-        where t.id = target.id and t.user_id = ${ownerId}${this.versionCondition(ifMatch)}
-        returning t.id
-      )
-      select (select version from target) as current_version, (select id from deleted) as id`);
+    const bound = new Bound();
+    const [task, owner] = [bound.add(id), bound.add(ownerId)];
+    const rows = await this.run<{ current_version: number | null; id: string | null }>(
+      CompiledQuery.raw(
+        `with target as (
+          select id, version from tasks where id = ${task} and user_id = ${owner} for update
+        ), deleted as (
+          delete from tasks t using target
+          where t.id = target.id and t.user_id = ${owner}${versionCondition(bound, ifMatch)}
+          returning t.id
+        )
+        select (select version from target) as current_version, (select id from deleted) as id`,
+        bound.values,
+      ),
+    );
     this.written(rows[0], ifMatch);
-  }
-
-  private versionCondition(ifMatch?: IfMatch): RawBuilder<unknown> {
-    // '*' only asks that the task exists, which the join with `target` already does.
-    if (ifMatch === undefined || ifMatch === '*') return sql``;
-    // A version that is not a positive int4 was never issued: it matches nothing.
-    const versions = ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
-    return sql` and t.version = any(${versions}::int[])`;
   }
 
   /** Decides the outcome of a conditional write from its single result row. */
