@@ -86,7 +86,8 @@ export async function createApp(): Promise<NestFastifyApplication> {
     return503OnClosing: false,
     genReqId: (raw: IncomingMessage) => requestIdFrom(raw.headers),
     // No Nest middleware is used (see the onRequest hook in configureHttp), so
-    // @fastify/middie is not registered and costs nothing per request.
+    // @fastify/middie is not registered and costs nothing per request. Adding
+    // Nest middleware or app.use() would need it back: without it they fail at start-up.
     skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
@@ -122,11 +123,14 @@ function configureHttp(
   pinoLogger: PinoLogger,
   shutdown: ShutdownState,
 ): void {
+  // Every answer carries X-Request-Id, set here rather than on request: a CORS
+  // preflight is answered by Nest's CORS hook before any hook of ours runs.
   // While draining, each answer closes its connection: a keep-alive client would
   // otherwise hold the server open until its idle timeout, past the grace period.
   // The hooks take callbacks rather than being async: each async hook costs a
   // promise and a microtask turn per request.
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    void reply.header('x-request-id', request.id);
     if (shutdown.isDraining) void reply.header('connection', 'close');
     done(null, payload);
   });
@@ -157,8 +161,7 @@ function configureHttp(
   // with its stack) carries its id, method and path (the `req` serializer in
   // app.module.ts). Bound here, not by nestjs-pino's pino-http middleware: through
   // Nest's middleware layer that cost a tenth of the instructions of a GET.
-  fastify.addHook('onRequest', (request, reply, done) => {
-    void reply.header('x-request-id', request.id);
+  fastify.addHook('onRequest', (request, _reply, done) => {
     pinoLogger.runInContext(
       () => {
         try {

@@ -30,10 +30,16 @@ describe('CORS', () => {
       const res = await fixture.app.inject({
         method: 'OPTIONS',
         url: '/api/v1/tasks',
-        headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'PATCH' },
+        headers: {
+          origin: 'http://localhost:3000',
+          'access-control-request-method': 'PATCH',
+          'x-request-id': 'preflight-1',
+        },
       });
       expect(res.statusCode).toBe(204);
       expect(res.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+      // The CORS hook answers before any of ours; the contract's X-Request-Id is still there.
+      expect(res.headers['x-request-id']).toBe('preflight-1');
     });
 
     it('exposes the headers a frontend needs, and not to unlisted origins', async () => {
