@@ -33,9 +33,8 @@ import { TasksModule } from './tasks/tasks.module.js';
             }),
           },
         };
-        // No Nest middleware: each request is bound to its log lines by a Fastify
-        // hook (src/app.factory.ts). pino-http's middleware, run through Nest's
-        // middleware layer, cost a tenth of the instructions of a GET (see the README's Performance).
+        // No Nest middleware: a Fastify hook binds each request to its log lines
+        // (src/app.factory.ts says why).
         const forRoutes: never[] = [];
         if (config.get('NODE_ENV', { infer: true }) === 'development') {
           // Readable lines for a developer.

@@ -198,6 +198,8 @@ describe('the running service', () => {
       });
       expect(created.status).toBe(201);
       const { id } = (await created.json()) as { id: string };
+      const unknown = await fetch(`${base}/api/v1/nope`, { headers: { 'x-request-id': 'nope-1' } });
+      expect(unknown.status).toBe(404);
 
       // Make three PATCHes slow: they wait for a row lock held here.
       const sql = sqlClient(db.url);
@@ -253,6 +255,11 @@ describe('the running service', () => {
       expect(typeof patch?.durationMs).toBe('number');
       // Every line written while a request runs is bound to it, by the same id.
       expect(patch?.req).toEqual({ id: 'patch-2', method: 'PATCH', path: `/api/v1/tasks/${id}` });
+      // So is the line of a request no route matched.
+      expect(lines.find((l) => l.requestId === 'nope-1')).toMatchObject({
+        status: 404,
+        req: { id: 'nope-1', method: 'GET', path: '/api/v1/nope' },
+      });
       for (const line of lines.filter((l) => l.req !== undefined && l.requestId !== undefined)) {
         expect((line.req as { id: string }).id).toBe(line.requestId);
       }
