@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { CompiledQuery, sql, type RawBuilder } from 'kysely';
+import { CompiledQuery } from 'kysely';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
 import { translateDriverError } from '../database/translate-driver-error.js';
 import {
@@ -104,8 +104,9 @@ function rejectNonBoolean(completed: unknown): void {
 
 /**
  * Values bound to a statement, and the placeholder ($1, $2, …) of each as it is
- * added. The hot statements are written this way rather than with Kysely's
- * sql tag, which built and compiled a query tree on every call.
+ * added, for the statements whose text depends on the call. Statements are
+ * plain text rather than Kysely's sql tag, which built and compiled a query
+ * tree on every call.
  */
 class Bound {
   readonly values: unknown[] = [];
@@ -211,21 +212,29 @@ export class TasksRepository {
     requestHash: string,
     attempt = 0,
   ): Promise<IdempotencyClaim> {
-    const claimed = await this.run<{ claimed: number }>(sql`
-      with purged as (
-        delete from idempotency_keys where user_id = ${ownerId} and expires_at < now() and key <> ${key}
-      )
-      insert into idempotency_keys as k (user_id, key, request_hash, locked_at, expires_at)
-      values (${ownerId}, ${key}, ${requestHash}, now(), now() + ${IDEMPOTENCY_TTL}::interval)
-      on conflict (user_id, key) do update
-        set request_hash = excluded.request_hash, response = null, locked_at = now(), expires_at = excluded.expires_at
-        where k.expires_at < now() or (k.response is null and k.locked_at < now() - ${ABANDONED_AFTER}::interval)
-      returning 1 as claimed`);
+    const claimed = await this.run<{ claimed: number }>(
+      CompiledQuery.raw(
+        `with purged as (
+          delete from idempotency_keys where user_id = $1 and expires_at < now() and key <> $2
+        )
+        insert into idempotency_keys as k (user_id, key, request_hash, locked_at, expires_at)
+        values ($1, $2, $3, now(), now() + $4::interval)
+        on conflict (user_id, key) do update
+          set request_hash = excluded.request_hash, response = null, locked_at = now(), expires_at = excluded.expires_at
+          where k.expires_at < now() or (k.response is null and k.locked_at < now() - $5::interval)
+        returning 1 as claimed`,
+        [ownerId, key, requestHash, IDEMPOTENCY_TTL, ABANDONED_AFTER],
+      ),
+    );
     if (claimed.length > 0) return { state: 'claimed' };
     // Lost the race: read what the winner holds (its INSERT has committed).
-    const rows = await this.run<{ request_hash: string; response: TaskRow | null }>(sql`
-      select request_hash, response from idempotency_keys
-      where user_id = ${ownerId} and key = ${key} and expires_at >= now()`);
+    const rows = await this.run<{ request_hash: string; response: TaskRow | null }>(
+      CompiledQuery.raw(
+        `select request_hash, response from idempotency_keys
+        where user_id = $1 and key = $2 and expires_at >= now()`,
+        [ownerId, key],
+      ),
+    );
     if (rows.length === 0) {
       // The winner failed and released the key between our two statements: try once more.
       return attempt < 1
@@ -239,8 +248,12 @@ export class TasksRepository {
 
   /** Gives a claimed key back when its create failed, so the client can retry. */
   async releaseIdempotencyKey(ownerId: string, key: string): Promise<void> {
-    await this.run(sql`
-      delete from idempotency_keys where user_id = ${ownerId} and key = ${key} and response is null`);
+    await this.run(
+      CompiledQuery.raw('delete from idempotency_keys where user_id = $1 and key = $2 and response is null', [
+        ownerId,
+        key,
+      ]),
+    );
   }
 
   /**
@@ -249,12 +262,16 @@ export class TasksRepository {
    * scheduler needed. The one statement here not keyed by an owner, on purpose.
    */
   async sweepExpiredIdempotencyKeys(batch = 500): Promise<number> {
-    const rows = await this.run<{ n: number }>(sql`
-      with swept as (
-        delete from idempotency_keys where (user_id, key) in (
-          select user_id, key from idempotency_keys where expires_at < now() limit ${batch}
-        ) returning 1
-      ) select count(*)::int as n from swept`);
+    const rows = await this.run<{ n: number }>(
+      CompiledQuery.raw(
+        `with swept as (
+          delete from idempotency_keys where (user_id, key) in (
+            select user_id, key from idempotency_keys where expires_at < now() limit $1
+          ) returning 1
+        ) select count(*)::int as n from swept`,
+        [batch],
+      ),
+    );
     return rows[0].n;
   }
 
@@ -346,10 +363,9 @@ export class TasksRepository {
     throw new VersionConflictError(row.current_version);
   }
 
-  private async run<R>(query: RawBuilder<unknown> | CompiledQuery): Promise<R[]> {
-    const kysely = this.em.getKysely();
+  private async run<R>(query: CompiledQuery): Promise<R[]> {
     try {
-      const result = 'sql' in query ? await kysely.executeQuery(query) : await query.execute(kysely);
+      const result = await this.em.getKysely().executeQuery(query);
       return result.rows as R[];
     } catch (error) {
       throw translateDriverError(error);
