@@ -188,6 +188,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, mapped
   void reply
     .status(mapped.status)
     .headers(mapped.headers ?? {})
+    // Also set by the onSend hook (src/app.factory.ts), which frameworkErrors' replies never reach.
     .header('x-request-id', request.id)
     .header('content-type', 'application/problem+json')
     .send(problem);
