@@ -15,7 +15,9 @@ export class AuthGuard implements CanActivate {
     private readonly verifier: JwtVerifier,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  // Not async: with a shared secret the whole check is synchronous, and Nest
+  // awaits a guard's answer only when it is a promise.
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [
       context.getHandler(),
       context.getClass(),
@@ -29,7 +31,14 @@ export class AuthGuard implements CanActivate {
     const token = BEARER.exec(header)?.[1];
     if (!token)
       throw new AuthenticationError('INVALID_TOKEN', 'The Authorization header must be: Bearer <token>');
-    request.userId = await this.verifier.verify(token);
-    return true;
+    const userId = this.verifier.verify(token);
+    if (typeof userId === 'string') {
+      request.userId = userId;
+      return true;
+    }
+    return userId.then((id) => {
+      request.userId = id;
+      return true;
+    });
   }
 }
