@@ -163,7 +163,7 @@ describe('tasks schema', () => {
 
     const explain = async (query: ListQuery): Promise<string> => {
       const compiled = listStatement('user_7', query);
-      const { rows } = await t.sql.query(`explain ${compiled.sql}`, [...compiled.parameters]);
+      const { rows } = await t.sql.query(`explain ${compiled.text}`, compiled.values);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     };
 

@@ -115,7 +115,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
           DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
         }),
         // No per-request fork of the EntityManager: TasksRepository only runs
-        // statements through getKysely(), which never touches an identity map, so
+        // statements on the connection's pg pool, which never touches an identity map, so
         // a fork per request would be pure cost (it showed in the benchmark's
         // profile). Code that did use the identity map would still fail loudly
         // (allowGlobalContext: false).

@@ -4,12 +4,14 @@ import pg from 'pg';
 /**
  * Statement names by SQL text. Every text comes from our code's templates, with
  * each value a bound parameter, so there are a few dozen; the cap guards against
- * that ever changing (past it, statements simply run unnamed).
+ * that ever changing (past it, statements simply run unnamed). TasksRepository
+ * names its statements with it directly: pg's Pool.query() reaches the client
+ * with a callback, which PreparingClient leaves alone.
  */
 const names = new Map<string, string>();
 const MAX_NAMED_STATEMENTS = 500;
 
-function statementName(text: string): string | undefined {
+export function statementName(text: string): string | undefined {
   let name = names.get(text);
   if (name === undefined && names.size < MAX_NAMED_STATEMENTS) {
     name = `s_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;

@@ -47,7 +47,7 @@ const CONSTRAINT_FIELDS: Record<string, [string, string]> = {
 };
 
 function driverError(error: unknown): DriverErrorLike | undefined {
-  // MikroORM wraps driver errors; Kysely passes pg's through. Look a few causes deep.
+  // MikroORM wraps driver errors; the repository gets pg's own. Look a few causes deep.
   let e = error;
   for (let depth = 0; depth < 3 && e !== null && typeof e === 'object'; depth++) {
     const candidate = e as DriverErrorLike;
