@@ -1,6 +1,5 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
-import { PreparingClient } from './preparing-client.js';
 import { migrationsList } from '../../migrations/index.js';
 import { IdempotencyKey } from '../tasks/idempotency-key.entity.js';
 import { Task } from '../tasks/task.entity.js';
@@ -27,7 +26,6 @@ export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): 
     colors: false,
     pool: { min: 0, max: settings.DB_POOL_MAX, idleTimeoutMillis: settings.DB_IDLE_TIMEOUT_MS },
     driverOptions: {
-      Client: PreparingClient,
       connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
       statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS,
       application_name: 'tasks-service',

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
-import { statementName } from '../database/preparing-client.js';
+import { statementName } from '../database/statement-names.js';
 import { translateDriverError } from '../database/translate-driver-error.js';
 import {
   type IfMatch,
@@ -52,7 +52,7 @@ const COLUMN_LIST =
 
 // The statements of the most frequent calls, written out once: the same text
 // every time, so nothing is compiled per call, and the text's name as a
-// prepared statement (src/database/preparing-client.ts) is found without hashing it again.
+// prepared statement (src/database/statement-names.ts) is found without hashing it again.
 const FIND_ONE = `select ${COLUMN_LIST} from tasks where id = $1 and user_id = $2`;
 const INSERT = `insert into tasks (user_id, title, description, completed) values ($1, $2, $3, $4) returning ${COLUMN_LIST}`;
 // With an Idempotency-Key ($5), the same statement stores the created row as the key's response.
@@ -359,13 +359,6 @@ export class TasksRepository {
   }
 
   /**
-   * Runs one statement on the pg pool behind MikroORM's connection, as a named
-   * prepared statement. Straight to the pool rather than through the
-   * EntityManager's Kysely instance: none of its query building was used, and
-   * its connection handling and result wrapping cost 7 % of a list request's
-   * allocations (V8's sampling heap profiler).
-   */
-  /**
    * The pool MikroORM created. Its Kysely instance ends the pool on orm.close()
    * only once it has run a statement itself (it initialises its driver lazily),
    * so one is run through it here; otherwise closing would leave our
@@ -378,6 +371,13 @@ export class TasksRepository {
     return pool;
   }
 
+  /**
+   * Runs one statement on the pg pool behind MikroORM's connection, as a named
+   * prepared statement. Straight to the pool rather than through the
+   * EntityManager's Kysely instance: none of its query building was used, and
+   * its connection handling and result wrapping cost 7 % of a list request's
+   * allocations (V8's sampling heap profiler).
+   */
   private async run<R>(text: string, values: unknown[]): Promise<R[]> {
     try {
       this.pool ??= await this.nativePool();
