@@ -3,14 +3,16 @@
  * every run), then `count` requests of one scenario, 8 at a time.
  * Usage: node count-load.mts <port> <count> <get|list|create|patch> <JWT secret>
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { SignJWT } from 'jose';
 
 const [port, countArg, scenario, secret] = process.argv.slice(2);
 const count = Number(countArg);
-const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const head = b64({ alg: 'HS256', typ: 'JWT' });
-const body = b64({ sub: `count-${randomUUID()}`, exp: Math.floor(Date.now() / 1000) + 3600 });
-const token = `${head}.${body}.${createHmac('sha256', secret).update(`${head}.${body}`).digest('base64url')}`;
+const token = await new SignJWT({})
+  .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  .setSubject(`count-${randomUUID()}`)
+  .setExpirationTime('1h')
+  .sign(new TextEncoder().encode(secret));
 const base = `http://127.0.0.1:${port}/api/v1/tasks`;
 const json = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
