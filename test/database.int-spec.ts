@@ -33,7 +33,7 @@ it('runs the repository statements as prepared statements, parsed once per conne
       .execute<{ statement: string }[]>('select statement from pg_prepared_statements order by prepare_time');
     expect(prepared.map((p) => p.statement.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual([
       'insert into',
-      'select id,',
+      'select t."id"',
     ]);
   } finally {
     await orm.close();

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrationsList } from '../migrations';
-import { listStatement } from '../src/tasks/tasks.repository';
+import { TasksRepository } from '../src/tasks/tasks.repository';
 import type { ListQuery, TaskSort } from '../src/tasks/task.types';
 import { useTestDatabase } from './helpers/test-database';
 
@@ -162,7 +162,7 @@ describe('tasks schema', () => {
     });
 
     const explain = async (query: ListQuery): Promise<string> => {
-      const compiled = listStatement('user_7', query);
+      const compiled = new TasksRepository(t.orm.em).listStatement('user_7', query);
       const { rows } = await t.sql.query(`explain ${compiled.text}`, compiled.values);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     };

@@ -74,8 +74,13 @@ export function toTaskResponse(task: TaskRecord): TaskResponse {
     title: task.title,
     description: task.description,
     completed: task.completed,
-    createdAt: task.createdAt,
-    updatedAt: task.updatedAt,
+    createdAt: toMillis(task.createdAt),
+    updatedAt: toMillis(task.updatedAt),
     version: task.version,
   };
+}
+
+/** The API's precision: `2026-11-26T08:15:30.123456Z` → `2026-11-26T08:15:30.123Z` (cut, not rounded). */
+export function toMillis(micros: string): string {
+  return `${micros.slice(0, 23)}Z`;
 }

@@ -1,18 +1,15 @@
+import type { EntityRecord } from '../database/entity-table.js';
+import type { Task } from './task.entity.js';
+
 /** A task id as the database generates it (gen_random_uuid); any case is accepted. */
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** A task as the data layer returns it; the HTTP layer maps it to the response shape. */
-export interface TaskRecord {
-  id: string;
-  userId: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  /** ISO 8601, UTC, milliseconds: the API's own format, so nothing is parsed or formatted per request. */
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+/**
+ * A task as the data layer returns it, derived from the entity: timestamps are
+ * ISO 8601 UTC strings with microseconds (cursors need them; the response cuts
+ * them to milliseconds). The HTTP layer maps it to the response shape.
+ */
+export type TaskRecord = EntityRecord<Task>;
 
 export interface NewTask {
   title: string;

@@ -1,9 +1,10 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../database/data-layer.errors.js';
-import { statementName } from '../database/statement-names.js';
-import { translateDriverError } from '../database/translate-driver-error.js';
+import { EntityTable, Placeholders, type Params, type Statement } from '../database/entity-table.js';
+import { SqlRunner } from '../database/sql-runner.js';
+import { IdempotencyKey } from './idempotency-key.entity.js';
+import { Task } from './task.entity.js';
 import {
   type IfMatch,
   type KeysetPosition,
@@ -16,23 +17,6 @@ import {
   UUID,
 } from './task.types.js';
 
-interface TaskRow {
-  id: string;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
-/** One SQL statement: constant text pieces, with every value bound ($1, $2, …). */
-export interface Statement {
-  text: string;
-  values: unknown[];
-}
-
 export type IdempotencyClaim =
   { state: 'claimed' } | { state: 'in-progress' } | { state: 'reused' } | { state: 'done'; task: TaskRecord };
 
@@ -43,133 +27,33 @@ const ABANDONED_AFTER = '60 seconds';
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const INT4_MAX = 2_147_483_647;
 
-// Timestamps leave the database as ISO 8601 UTC with microseconds: exact for
-// cursors, and independent of the session's TimeZone and DateStyle.
-const iso = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const COLUMN_LIST =
-  `id, user_id, title, description, completed, ${iso('created_at')} as created_at, ` +
-  `${iso('updated_at')} as updated_at, version`;
-
-// The statements of the most frequent calls, written out once: the same text
-// every time, so nothing is compiled per call, and the text's name as a
-// prepared statement (src/database/statement-names.ts) is found without hashing it again.
-const FIND_ONE = `select ${COLUMN_LIST} from tasks where id = $1 and user_id = $2`;
-const INSERT = `insert into tasks (user_id, title, description, completed) values ($1, $2, $3, $4) returning ${COLUMN_LIST}`;
-// With an Idempotency-Key ($5), the same statement stores the created row as the key's response.
-const INSERT_REMEMBERED = `
-  with created as (${INSERT}), remembered as (
-    update idempotency_keys set response = (select to_jsonb(created) from created)
-    where user_id = $1 and key = $5
-  )
-  select * from created`;
-
-const SORTS: Record<TaskSort, { column: 'created_at' | 'updated_at' | 'title'; descending: boolean }> = {
-  createdAt: { column: 'created_at', descending: false },
-  '-createdAt': { column: 'created_at', descending: true },
-  updatedAt: { column: 'updated_at', descending: false },
-  '-updatedAt': { column: 'updated_at', descending: true },
-  title: { column: 'title', descending: false },
-  '-title': { column: 'title', descending: true },
+/** Each sort: the property it orders by, and its direction. */
+const SORTS: Record<TaskSort, { key: 'createdAt' | 'updatedAt' | 'title'; descending: boolean }> = {
+  createdAt: { key: 'createdAt', descending: false },
+  '-createdAt': { key: 'createdAt', descending: true },
+  updatedAt: { key: 'updatedAt', descending: false },
+  '-updatedAt': { key: 'updatedAt', descending: true },
+  title: { key: 'title', descending: false },
+  '-title': { key: 'title', descending: true },
 };
 
-function toRecord(row: TaskRow): TaskRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    title: row.title,
-    description: row.description,
-    completed: row.completed,
-    createdAt: toMillis(row.created_at),
-    updatedAt: toMillis(row.updated_at),
-    version: row.version,
-  };
-}
+/** The patchable properties, in the order their SET clauses are written. */
+const PATCHABLE = ['title', 'description', 'completed'] as const satisfies readonly (keyof TaskPatch)[];
 
-/** The API's precision: `2026-11-26T08:15:30.123456Z` → `2026-11-26T08:15:30.123Z`. */
-function toMillis(micros: string): string {
-  return `${micros.slice(0, 23)}Z`;
-}
-
-function rejectNul(fields: Record<string, unknown>): void {
-  for (const [field, value] of Object.entries(fields)) {
-    // PostgreSQL cannot store U+0000 in text; refuse it here with the field's name.
-    if (typeof value === 'string' && value.includes('\u0000')) {
-      throw ValidationError.field(field, 'must not contain the NUL character');
-    }
-  }
-}
-
-function rejectNonBoolean(completed: unknown): void {
-  // pg would store 'yes' or 1 as true and fail on 'maybe'; only a boolean is a state.
-  if (completed !== undefined && typeof completed !== 'boolean') {
-    throw ValidationError.field('completed', 'must be true or false');
-  }
+/** What a conditional write reads back when it touched no row: is the task there at all? */
+interface CurrentVersion {
+  version: number;
 }
 
 /**
- * Values bound to a statement, and the placeholder ($1, $2, …) of each as it is
- * added, for the statements whose text depends on the call. Statements are
- * plain text rather than a query builder's, which built and compiled a query
- * tree on every call.
+ * Versions a conditional request accepts, as bound to `version = any(…)`; a
+ * version that is not a positive int4 was never issued and matches nothing.
+ * Null for no condition ('*' only asks that the task exists, which the
+ * statement's WHERE already does).
  */
-class Bound {
-  readonly values: unknown[] = [];
-
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-/** The version check of a conditional write, with its values bound. */
-function versionCondition(bound: Bound, ifMatch?: IfMatch): string {
-  // '*' only asks that the task exists, which the join with `target` already does.
-  if (ifMatch === undefined || ifMatch === '*') return '';
-  // A version that is not a positive int4 was never issued: it matches nothing.
-  const versions = ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
-  return ` and t.version = any(${bound.add(versions)}::int[])`;
-}
-
-/**
- * The list statement, on its own so that its plan can be checked against the
- * indexes (test/schema.int-spec.ts). ORDER BY names the table's columns through
- * the alias `t`: bare, `created_at` would mean the select list's text column of
- * the same name, which no index can serve, and every page would sort all of the
- * owner's rows.
- */
-export function listStatement(ownerId: string, query: ListQuery): Statement {
-  if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
-  if (!Number.isInteger(query.limit) || query.limit < 1)
-    throw ValidationError.field('limit', 'must be at least 1');
-  const sort = SORTS[query.sort];
-  const column = `t.${sort.column}`;
-  const isTitle = sort.column === 'title';
-  const dir = sort.descending ? 'desc' : 'asc';
-  const bound = new Bound();
-  const conditions = [`t.user_id = ${bound.add(ownerId)}`];
-  if (query.completed !== undefined) conditions.push(`t.completed = ${bound.add(query.completed)}`);
-  if (query.q !== undefined) {
-    rejectNul({ q: query.q });
-    // lower() under an ICU collation folds case for all of Unicode, not just
-    // ASCII as the column's "C" collation would; LIKE wildcards in q are literal.
-    const pattern = `%${query.q.replace(/[\\%_]/g, '\\$&')}%`;
-    conditions.push(
-      `lower(t.title collate "und-x-icu") like lower(${bound.add(pattern)}::text collate "und-x-icu")`,
-    );
-  }
-  if (query.after) {
-    const keyIsValid = isTitle || ISO_MICROS.test(query.after.key);
-    if (!UUID.test(query.after.id) || !keyIsValid)
-      throw ValidationError.field('cursor', 'is not a valid cursor');
-    const key = `${bound.add(query.after.key)}${isTitle ? '::text collate "C"' : '::timestamptz'}`;
-    conditions.push(
-      `(${column}, t.id) ${sort.descending ? '<' : '>'} (${key}, ${bound.add(query.after.id)}::uuid)`,
-    );
-  }
-  const text =
-    `select ${COLUMN_LIST} from tasks t where ${conditions.join(' and ')} ` +
-    `order by ${column} ${dir}, t.id ${dir} limit ${bound.add(query.limit + 1)}`;
-  return { text, values: bound.values };
+function acceptedVersions(ifMatch?: IfMatch): number[] | null {
+  if (ifMatch === undefined || ifMatch === '*') return null;
+  return ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
 }
 
 /**
@@ -177,31 +61,48 @@ export function listStatement(ownerId: string, query: ListQuery): Statement {
  * method's signature and of the WHERE of every statement it runs, so no code
  * path can read or change another user's task; a task that exists but is not
  * the caller's is reported exactly like one that does not exist (404, never
- * 403), so its existence cannot be detected. Each method runs one statement:
- * writes are a single UPDATE/DELETE … RETURNING with the version check inside,
- * so concurrent conditional writers cannot both win and there is no
- * read-then-write window.
+ * 403), so its existence cannot be detected. Every write is one statement with
+ * the version check in its WHERE, so concurrent conditional writers cannot both
+ * win and there is no read-then-write window.
+ *
+ * Statements are written with pieces generated from the entities' metadata
+ * (EntityTable): no column is named by hand, and each row comes back already
+ * shaped as a TaskRecord. Each statement's text is built once and reused, and
+ * runs as a named prepared statement (src/database/statement-names.ts).
  */
 @Injectable()
 export class TasksRepository {
-  private pool?: Pool;
+  private readonly sql: SqlRunner;
+  private readonly tasks: EntityTable<Task>;
+  private readonly statements: ReturnType<typeof buildStatements>;
+  /** List statement texts by shape (sort, filters present, cursor present): a bounded set. */
+  private readonly listTexts = new Map<string, { text: string; params: Placeholders<ListParam> }>();
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(em: EntityManager) {
+    this.sql = new SqlRunner(em);
+    this.tasks = new EntityTable(em.getMetadata(), Task);
+    this.statements = buildStatements(this.tasks, new EntityTable(em.getMetadata(), IdempotencyKey));
+  }
 
   /**
    * Inserts the task. With an Idempotency-Key (claimed first with
-   * claimIdempotencyKey), the same statement stores the created row as the key's
+   * claimIdempotencyKey), the same statement stores the created task as the key's
    * response, so the task and its replayable response are committed together.
    */
   async create(ownerId: string, data: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
-    rejectNul({ userId: ownerId, title: data.title, description: data.description });
-    rejectNonBoolean(data.completed);
-    const values = [ownerId, data.title, data.description ?? null, data.completed ?? false];
+    const args = {
+      owner: ownerId,
+      title: data.title,
+      description: data.description ?? null,
+      completed: data.completed ?? false,
+    };
     const rows =
       idempotencyKey === undefined
-        ? await this.run<TaskRow>(INSERT, values)
-        : await this.run<TaskRow>(INSERT_REMEMBERED, [...values, idempotencyKey]);
-    return toRecord(rows[0]);
+        ? await this.sql.run<TaskRecord>(this.statements.insert.bind(args))
+        : await this.sql.run<TaskRecord>(
+            this.statements.insertRemembered.bind({ ...args, key: idempotencyKey }),
+          );
+    return rows[0];
   }
 
   /**
@@ -216,42 +117,40 @@ export class TasksRepository {
     requestHash: string,
     attempt = 0,
   ): Promise<IdempotencyClaim> {
-    const claimed = await this.run<{ claimed: number }>(
-      `with purged as (
-          delete from idempotency_keys where user_id = $1 and expires_at < now() and key <> $2
-        )
-        insert into idempotency_keys as k (user_id, key, request_hash, locked_at, expires_at)
-        values ($1, $2, $3, now(), now() + $4::interval)
-        on conflict (user_id, key) do update
-          set request_hash = excluded.request_hash, response = null, locked_at = now(), expires_at = excluded.expires_at
-          where k.expires_at < now() or (k.response is null and k.locked_at < now() - $5::interval)
-        returning 1 as claimed`,
-      [ownerId, key, requestHash, IDEMPOTENCY_TTL, ABANDONED_AFTER],
+    const { claim, remembered } = this.statements;
+    const claimed = await this.sql.run(
+      claim.bind({
+        owner: ownerId,
+        key,
+        hash: requestHash,
+        ttl: IDEMPOTENCY_TTL,
+        abandoned: ABANDONED_AFTER,
+      }),
     );
     if (claimed.length > 0) return { state: 'claimed' };
     // Lost the race: read what the winner holds (its INSERT has committed).
-    const rows = await this.run<{ request_hash: string; response: TaskRow | null }>(
-      `select request_hash, response from idempotency_keys
-        where user_id = $1 and key = $2 and expires_at >= now()`,
-      [ownerId, key],
-    );
+    const rows = await this.sql.run<{
+      requestHash: string;
+      response: TaskRecord | null;
+      current: TaskRecord | null;
+    }>(remembered.bind({ owner: ownerId, key }));
     if (rows.length === 0) {
       // The winner failed and released the key between our two statements: try once more.
       return attempt < 1
         ? this.claimIdempotencyKey(ownerId, key, requestHash, attempt + 1)
         : { state: 'in-progress' };
     }
-    const [{ request_hash, response }] = rows;
-    if (request_hash !== requestHash) return { state: 'reused' };
-    return response ? { state: 'done', task: toRecord(response) } : { state: 'in-progress' };
+    const [{ requestHash: storedHash, response, current }] = rows;
+    if (storedHash !== requestHash) return { state: 'reused' };
+    if (!response) return { state: 'in-progress' };
+    // The first response, exactly; a property it lacks (a migration added a
+    // column since it was stored) is taken from the task as it is now.
+    return { state: 'done', task: { ...current, ...response } };
   }
 
   /** Gives a claimed key back when its create failed, so the client can retry. */
   async releaseIdempotencyKey(ownerId: string, key: string): Promise<void> {
-    await this.run('delete from idempotency_keys where user_id = $1 and key = $2 and response is null', [
-      ownerId,
-      key,
-    ]);
+    await this.sql.run(this.statements.release.bind({ owner: ownerId, key }));
   }
 
   /**
@@ -260,22 +159,15 @@ export class TasksRepository {
    * scheduler needed. The one statement here not keyed by an owner, on purpose.
    */
   async sweepExpiredIdempotencyKeys(batch = 500): Promise<number> {
-    const rows = await this.run<{ n: number }>(
-      `with swept as (
-          delete from idempotency_keys where (user_id, key) in (
-            select user_id, key from idempotency_keys where expires_at < now() limit $1
-          ) returning 1
-        ) select count(*)::int as n from swept`,
-      [batch],
-    );
+    const rows = await this.sql.run<{ n: number }>(this.statements.sweep.bind({ batch }));
     return rows[0].n;
   }
 
   async findOne(ownerId: string, id: string): Promise<TaskRecord> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
-    const rows = await this.run<TaskRow>(FIND_ONE, [id, ownerId]);
+    const rows = await this.sql.run<TaskRecord>(this.statements.findOne.bind({ id, owner: ownerId }));
     if (rows.length === 0) throw new TaskNotFoundError();
-    return toRecord(rows[0]);
+    return rows[0];
   }
 
   /**
@@ -284,107 +176,213 @@ export class TasksRepository {
    * One extra row is read to know whether another page exists.
    */
   async list(ownerId: string, query: ListQuery): Promise<TaskPage> {
-    const { text, values } = listStatement(ownerId, query);
-    const rows = await this.run<TaskRow>(text, values);
+    const rows = await this.sql.run<TaskRecord>(this.listStatement(ownerId, query));
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
-    // The row's own columns are the sort key at full precision (timestamps
-    // with microseconds, before toRecord cuts them to the API's milliseconds).
+    // The record's own property is the sort key at full precision (timestamps with microseconds).
     const next: KeysetPosition | null =
-      rows.length > query.limit ? { key: last[SORTS[query.sort].column], id: last.id } : null;
-    return { items: page.map(toRecord), next };
+      rows.length > query.limit ? { key: last[SORTS[query.sort].key], id: last.id } : null;
+    return { items: page, next };
+  }
+
+  /**
+   * The list statement, public so that its plan can be checked against the
+   * indexes (test/schema.int-spec.ts). ORDER BY names the table's columns
+   * through the alias `t`: bare, `created_at` would mean the select list's text
+   * column, which no index can serve. Filters that no index serves are written
+   * as `(value is null or condition)`, so they do not multiply the shapes.
+   */
+  listStatement(ownerId: string, query: ListQuery): Statement {
+    if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
+    if (!Number.isInteger(query.limit) || query.limit < 1)
+      throw ValidationError.field('limit', 'must be at least 1');
+    const sort = SORTS[query.sort];
+    const isTitle = sort.key === 'title';
+    if (query.after && (!UUID.test(query.after.id) || !(isTitle || ISO_MICROS.test(query.after.key))))
+      throw ValidationError.field('cursor', 'is not a valid cursor');
+    const shape = `${query.sort}|${query.after ? 'after' : 'first'}`;
+    let built = this.listTexts.get(shape);
+    if (!built) {
+      built = this.buildList(sort, query.after !== undefined);
+      this.listTexts.set(shape, built);
+    }
+    // LIKE wildcards in q are literal.
+    const pattern = query.q === undefined ? null : `%${query.q.replace(/[\\%_]/g, '\\$&')}%`;
+    return {
+      text: built.text,
+      values: built.params.values({
+        owner: ownerId,
+        completed: query.completed ?? null,
+        pattern,
+        afterKey: query.after?.key ?? null,
+        afterId: query.after?.id ?? null,
+        limit: query.limit + 1,
+      }),
+    };
+  }
+
+  private buildList(sort: (typeof SORTS)[TaskSort], hasCursor: boolean) {
+    const t = this.tasks;
+    const p = new Placeholders<ListParam>();
+    const column = t.ref(sort.key, 't');
+    const dir = sort.descending ? 'desc' : 'asc';
+    const conditions = [
+      `${t.ref('userId', 't')} = ${p.$('owner')}`,
+      `(${p.$('completed', 'boolean')} is null or ${t.ref('completed', 't')} = ${p.$('completed')})`,
+      // lower() under an ICU collation folds case for all of Unicode, not just
+      // ASCII as the column's "C" collation would.
+      `(${p.$('pattern', 'text')} is null or lower(${t.ref('title', 't')} collate "und-x-icu") ` +
+        `like lower(${p.$('pattern')} collate "und-x-icu"))`,
+    ];
+    if (hasCursor) {
+      const cast = sort.key === 'title' ? 'text collate "C"' : 'timestamptz';
+      conditions.push(
+        `(${column}, ${t.ref('id', 't')}) ${sort.descending ? '<' : '>'} ` +
+          `(${p.$('afterKey')}::${cast}, ${p.$('afterId', 'uuid')})`,
+      );
+    }
+    const text =
+      `select ${t.selectList('t')} from ${t.table} t where ${conditions.join(' and ')} ` +
+      `order by ${column} ${dir}, ${t.ref('id', 't')} ${dir} limit ${p.$('limit')}`;
+    return { text, params: p };
   }
 
   async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
-    rejectNul({ title: patch.title, description: patch.description });
-    rejectNonBoolean(patch.completed);
-    const bound = new Bound();
-    const sets: string[] = [];
-    if (patch.title !== undefined) sets.push(`title = ${bound.add(patch.title)}`);
-    if (patch.description !== undefined) sets.push(`description = ${bound.add(patch.description)}`);
-    if (patch.completed !== undefined) sets.push(`completed = ${bound.add(patch.completed)}`);
-    if (sets.length === 0) {
-      throw ValidationError.field('body', 'must contain at least one of title, description, completed');
+    const present = PATCHABLE.filter((prop) => patch[prop] !== undefined);
+    if (present.length === 0) {
+      throw ValidationError.field('body', `must contain at least one of ${PATCHABLE.join(', ')}`);
     }
-    const [task, owner] = [bound.add(id), bound.add(ownerId)];
-    // `target` tells "not yours / not there" from "stale version" in the same
-    // statement. It locks the row first, so a writer that waited for a concurrent
-    // one compares (and reports) the version that writer left, not its snapshot's.
-    const rows = await this.run<Partial<TaskRow> & { current_version: number | null }>(
-      `with target as (
-          select id, version from tasks where id = ${task} and user_id = ${owner} for no key update
-        ), updated as (
-          update tasks t set ${sets.join(', ')}
-          from target
-          where t.id = target.id and t.user_id = ${owner}${versionCondition(bound, ifMatch)}
-          returning t.*
-        )
-        select (select version from target) as current_version, u.* from (select 1) one
-        left join (select ${COLUMN_LIST} from updated) u on true`,
-      bound.values,
+    const versions = acceptedVersions(ifMatch);
+    const statement = this.statements.update(present, versions !== null);
+    const rows = await this.sql.run<TaskRecord>(
+      statement.bind({ ...patch, id, owner: ownerId, versions } as Record<UpdateParam, unknown>),
     );
-    return toRecord(this.written(rows[0], ifMatch) as TaskRow);
+    if (rows.length === 0) await this.explainMiss(ownerId, id, ifMatch);
+    return rows[0];
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
     if (!UUID.test(id)) throw new TaskNotFoundError();
-    const bound = new Bound();
-    const [task, owner] = [bound.add(id), bound.add(ownerId)];
-    const rows = await this.run<{ current_version: number | null; id: string | null }>(
-      `with target as (
-          select id, version from tasks where id = ${task} and user_id = ${owner} for update
-        ), deleted as (
-          delete from tasks t using target
-          where t.id = target.id and t.user_id = ${owner}${versionCondition(bound, ifMatch)}
-          returning t.id
-        )
-        select (select version from target) as current_version, (select id from deleted) as id`,
-      bound.values,
-    );
-    this.written(rows[0], ifMatch);
-  }
-
-  /** Decides the outcome of a conditional write from its single result row. */
-  private written<T extends { current_version: number | null; id?: string | null }>(
-    row: T,
-    ifMatch?: IfMatch,
-  ): T {
-    if (row.id) return row;
-    // Not there (or not the caller's), or deleted by a concurrent request after
-    // our snapshot: without a precondition both are simply "not found".
-    if (row.current_version === null || ifMatch === undefined || ifMatch === '*')
-      throw new TaskNotFoundError();
-    throw new VersionConflictError(row.current_version);
+    const versions = acceptedVersions(ifMatch);
+    const statement = versions === null ? this.statements.delete : this.statements.deleteIfMatch;
+    const rows = await this.sql.run(statement.bind({ id, owner: ownerId, versions }));
+    if (rows.length === 0) await this.explainMiss(ownerId, id, ifMatch);
   }
 
   /**
-   * The pool MikroORM created. Its Kysely instance ends the pool on orm.close()
-   * only once it has run a statement itself (it initialises its driver lazily),
-   * so one is run through it here; otherwise closing would leave our
-   * connections open.
+   * A write touched no row: the task is not there (or not the caller's), or
+   * its version did not match. Only then is a second, cheap read spent to tell
+   * which; the write itself stays one plain statement.
    */
-  private async nativePool(): Promise<Pool> {
-    const connection = this.em.getConnection();
-    const pool = await connection.getNativeClient();
-    await connection.checkConnection();
-    return pool;
+  private async explainMiss(ownerId: string, id: string, ifMatch?: IfMatch): Promise<never> {
+    if (acceptedVersions(ifMatch) === null) throw new TaskNotFoundError();
+    const rows = await this.sql.run<CurrentVersion>(this.statements.version.bind({ id, owner: ownerId }));
+    if (rows.length === 0) throw new TaskNotFoundError();
+    throw new VersionConflictError(rows[0].version);
   }
+}
 
-  /**
-   * Runs one statement on the pg pool behind MikroORM's connection, as a named
-   * prepared statement. Straight to the pool rather than through the
-   * EntityManager's Kysely instance: none of its query building was used, and
-   * its connection handling and result wrapping cost 7 % of a list request's
-   * allocations (V8's sampling heap profiler).
-   */
-  private async run<R>(text: string, values: unknown[]): Promise<R[]> {
-    try {
-      this.pool ??= await this.nativePool();
-      const result = await this.pool.query({ name: statementName(text), text, values });
-      return result.rows as R[];
-    } catch (error) {
-      throw translateDriverError(error);
-    }
+type ListParam = 'owner' | 'completed' | 'pattern' | 'afterKey' | 'afterId' | 'limit';
+type UpdateParam = (typeof PATCHABLE)[number] | 'id' | 'owner' | 'versions';
+
+/** A statement whose text is fixed, with named values to bind. */
+class Prepared<N extends string> {
+  constructor(
+    readonly text: string,
+    private readonly params: Placeholders<N>,
+  ) {}
+
+  bind(args: Record<N, unknown>): Statement {
+    return { text: this.text, values: this.params.values(args) };
   }
+}
+
+function prepared<N extends string>(build: (p: Placeholders<N>) => string): Prepared<N> {
+  const params = new Placeholders<N>();
+  return new Prepared(build(params), params);
+}
+
+/** Every fixed statement of the repository, built once from the entities' metadata. */
+function buildStatements(t: EntityTable<Task>, k: EntityTable<IdempotencyKey>) {
+  const select = t.selectList('t');
+  const owned = (p: Params<'id' | 'owner'>) =>
+    `${t.ref('id', 't')} = ${p.$('id')} and ${t.ref('userId', 't')} = ${p.$('owner')}`;
+  const insertColumns = (['userId', 'title', 'description', 'completed'] as const).map((c) => t.column(c));
+  const insert = (p: Params<'owner' | 'title' | 'description' | 'completed'>) =>
+    `insert into ${t.table} as t (${insertColumns.join(', ')}) ` +
+    `values (${p.$('owner')}, ${p.$('title')}, ${p.$('description')}, ${p.$('completed')}) returning ${select}`;
+  const keyOwned = (p: Params<'owner' | 'key'>, alias: string) =>
+    `${k.ref('userId', alias)} = ${p.$('owner')} and ${k.ref('key', alias)} = ${p.$('key')}`;
+  const updates = new Map<string, Prepared<UpdateParam>>();
+
+  return {
+    findOne: prepared<'id' | 'owner'>((p) => `select ${select} from ${t.table} t where ${owned(p)}`),
+    version: prepared<'id' | 'owner'>(
+      (p) => `select ${t.ref('version', 't')} as "version" from ${t.table} t where ${owned(p)}`,
+    ),
+    insert: prepared(insert),
+    // With an Idempotency-Key, the same statement stores the created task as the key's response.
+    insertRemembered: prepared<'owner' | 'title' | 'description' | 'completed' | 'key'>(
+      (p) =>
+        `with created as (${insert(p)}), remembered as (` +
+        `update ${k.table} k set ${k.column('response')} = (select to_jsonb(created) from created) ` +
+        `where ${keyOwned(p, 'k')}) select * from created`,
+    ),
+    claim: prepared<'owner' | 'key' | 'hash' | 'ttl' | 'abandoned'>((p) => {
+      const [expires, locked, response] = [k.column('expiresAt'), k.column('lockedAt'), k.column('response')];
+      return (
+        `with purged as (delete from ${k.table} k where ${k.ref('userId', 'k')} = ${p.$('owner')} ` +
+        `and ${k.ref('expiresAt', 'k')} < now() and ${k.ref('key', 'k')} <> ${p.$('key')}) ` +
+        `insert into ${k.table} as k (${k.column('userId')}, ${k.column('key')}, ${k.column('requestHash')}, ${locked}, ${expires}) ` +
+        `values (${p.$('owner')}, ${p.$('key')}, ${p.$('hash')}, now(), now() + ${p.$('ttl', 'interval')}) ` +
+        `on conflict (${k.column('userId')}, ${k.column('key')}) do update set ` +
+        `${k.column('requestHash')} = excluded.${k.column('requestHash')}, ${response} = null, ` +
+        `${locked} = now(), ${expires} = excluded.${expires} ` +
+        `where k.${expires} < now() or (k.${response} is null and k.${locked} < now() - ${p.$('abandoned', 'interval')}) ` +
+        `returning 1 as claimed`
+      );
+    }),
+    // The stored response, and the task it created as it is now (if it still exists).
+    remembered: prepared<'owner' | 'key'>(
+      (p) =>
+        `select ${k.ref('requestHash', 'k')} as "requestHash", ${k.ref('response', 'k')} as "response", ` +
+        `(select to_jsonb(c) from (select ${select} from ${t.table} t ` +
+        `where ${t.ref('userId', 't')} = ${k.ref('userId', 'k')} ` +
+        `and ${t.ref('id', 't')} = (${k.ref('response', 'k')}->>'id')::uuid) c) as "current" ` +
+        `from ${k.table} k where ${keyOwned(p, 'k')} and ${k.ref('expiresAt', 'k')} >= now()`,
+    ),
+    release: prepared<'owner' | 'key'>(
+      (p) => `delete from ${k.table} k where ${keyOwned(p, 'k')} and ${k.ref('response', 'k')} is null`,
+    ),
+    sweep: prepared<'batch'>(
+      (p) =>
+        `with swept as (delete from ${k.table} where (${k.column('userId')}, ${k.column('key')}) in (` +
+        `select ${k.column('userId')}, ${k.column('key')} from ${k.table} where ${k.column('expiresAt')} < now() ` +
+        `limit ${p.$('batch')}) returning 1) select count(*)::int as n from swept`,
+    ),
+    /** One UPDATE per set of patched properties (at most 2^3 × 2 texts), built on first use. */
+    update(present: readonly (typeof PATCHABLE)[number][], conditional: boolean): Prepared<UpdateParam> {
+      const shape = `${present.join(',')}|${conditional}`;
+      let statement = updates.get(shape);
+      if (!statement) {
+        statement = prepared<UpdateParam>(
+          (p) =>
+            `update ${t.table} t set ${present.map((prop) => `${t.column(prop)} = ${p.$(prop)}`).join(', ')} ` +
+            `where ${owned(p)}${conditional ? ` and ${t.ref('version', 't')} = any(${p.$('versions', 'int[]')})` : ''} ` +
+            `returning ${select}`,
+        );
+        updates.set(shape, statement);
+      }
+      return statement;
+    },
+    delete: prepared<'id' | 'owner' | 'versions'>(
+      (p) => `delete from ${t.table} t where ${owned(p)} returning ${t.ref('id', 't')}`,
+    ),
+    deleteIfMatch: prepared<'id' | 'owner' | 'versions'>(
+      (p) =>
+        `delete from ${t.table} t where ${owned(p)} ` +
+        `and ${t.ref('version', 't')} = any(${p.$('versions', 'int[]')}) returning ${t.ref('id', 't')}`,
+    ),
+  };
 }

@@ -26,6 +26,8 @@ export interface TaskList {
 
 // PostgreSQL would store an unpaired surrogate as U+FFFD, changing the text silently.
 const WELL_FORMED = 'must be well-formed Unicode text (no unpaired surrogates)';
+// PostgreSQL cannot store U+0000 in text; refused before any database round trip.
+const NO_NUL = 'must not contain the NUL character';
 
 /** One create in this many also sweeps other users' expired idempotency keys. */
 const SWEEP_EVERY = 100;
@@ -107,6 +109,8 @@ export class TasksService {
     }
     if (request.q !== undefined && (request.q.length === 0 || codePoints(request.q) > Q_MAX_LENGTH)) {
       problems.push({ field: 'q', message: `must be 1 to ${Q_MAX_LENGTH} characters` });
+    } else if (request.q?.includes('\u0000')) {
+      problems.push({ field: 'q', message: NO_NUL });
     }
     this.throwIfAny(problems);
     const after =
@@ -150,6 +154,7 @@ export class TasksService {
       problems.push({ field: 'title', message: WELL_FORMED });
       return raw;
     }
+    if (raw.includes('\u0000')) problems.push({ field: 'title', message: NO_NUL });
     const title = raw.trim();
     const length = codePoints(title);
     if (length < 1 || length > TITLE_MAX_LENGTH) {
@@ -166,6 +171,8 @@ export class TasksService {
     }
     if (!raw.isWellFormed()) {
       problems.push({ field: 'description', message: WELL_FORMED });
+    } else if (raw.includes('\u0000')) {
+      problems.push({ field: 'description', message: NO_NUL });
     } else if (codePoints(raw) > DESCRIPTION_MAX_LENGTH) {
       problems.push({
         field: 'description',
