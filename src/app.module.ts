@@ -12,6 +12,7 @@ import { AppConfigModule } from './config/config.module.js';
 import type { EnvironmentVariables } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ListsModule } from './lists/lists.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 
 @Module({
@@ -51,6 +52,7 @@ import { TasksModule } from './tasks/tasks.module.js';
     DatabaseModule,
     AuthModule,
     TasksModule,
+    ListsModule,
     HealthModule,
   ],
   providers: [

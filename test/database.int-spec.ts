@@ -1,13 +1,18 @@
 import { DatabaseConnectionError } from '../src/database/data-layer.errors';
 import { TasksRepository } from '../src/tasks/tasks.repository';
 import { openOrm, useTestDatabase } from './helpers/test-database';
+import { LIMITS, newTask } from './helpers/tasks';
 import { freePort } from './helpers/test-server';
 
 const t = useTestDatabase();
 
 it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
   const first = await openOrm(t.db.url);
-  const created = await new TasksRepository(first.em.fork()).create('owner', { title: 'survives' });
+  const created = await new TasksRepository(first.em.fork()).create(
+    'owner',
+    newTask({ title: 'survives' }),
+    LIMITS,
+  );
   await first.close();
 
   const second = await openOrm(t.db.url);
@@ -24,7 +29,7 @@ it('runs the repository statements as prepared statements, parsed once per conne
   const orm = await openOrm(t.db.url, { DB_POOL_MAX: 1 });
   try {
     const repo = new TasksRepository(orm.em.fork());
-    const task = await repo.create('owner', { title: 'prepared' });
+    const task = await repo.create('owner', newTask({ title: 'prepared' }), LIMITS);
     await repo.findOne('owner', task.id);
     await repo.findOne('owner', task.id);
     // The pool's one connection: what it has prepared is what the repository ran.
@@ -32,8 +37,10 @@ it('runs the repository statements as prepared statements, parsed once per conne
       .getConnection()
       .execute<{ statement: string }[]>('select statement from pg_prepared_statements order by prepare_time');
     expect(prepared.map((p) => p.statement.trim().split(/\s+/).slice(0, 2).join(' '))).toEqual([
-      'insert into',
-      'select t."id"',
+      // The new task's place (last among its siblings), the insert, and the read.
+      'select t."position"',
+      'with slot',
+      'select t."user_id"',
     ]);
   } finally {
     await orm.close();
@@ -66,7 +73,11 @@ it('turns a statement timeout into DatabaseConnectionError and leaves the row as
   const orm = await openOrm(t.db.url, { DB_STATEMENT_TIMEOUT_MS: 200 });
   const locker = await t.sql.connect();
   try {
-    const task = await new TasksRepository(orm.em.fork()).create('owner', { title: 'locked' });
+    const task = await new TasksRepository(orm.em.fork()).create(
+      'owner',
+      newTask({ title: 'locked' }),
+      LIMITS,
+    );
     await locker.query('begin');
     await locker.query('select * from tasks where id = $1 for update', [task.id]);
 

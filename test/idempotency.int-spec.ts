@@ -1,5 +1,6 @@
 import { TasksRepository } from '../src/tasks/tasks.repository';
 import { useTestDatabase } from './helpers/test-database';
+import { LIMITS, newTask } from './helpers/tasks';
 
 const HASH = 'a'.repeat(64);
 const OTHER_HASH = 'b'.repeat(64);
@@ -24,7 +25,7 @@ describe('Idempotency-Key records', () => {
     await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'claimed' });
     await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'in-progress' });
 
-    const task = await repo.create('alice', { title: 'once' }, 'k1');
+    const task = await repo.create('alice', newTask({ title: 'once' }), { ...LIMITS, idempotencyKey: 'k1' });
 
     await expect(repo.claimIdempotencyKey('alice', 'k1', HASH)).resolves.toEqual({ state: 'done', task });
     await expect(repo.claimIdempotencyKey('alice', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'reused' });
@@ -45,14 +46,14 @@ describe('Idempotency-Key records', () => {
     await repo.releaseIdempotencyKey('alice', 'k1');
     await expect(repo.claimIdempotencyKey('alice', 'k1', OTHER_HASH)).resolves.toEqual({ state: 'claimed' });
 
-    await repo.create('alice', { title: 'kept' }, 'k1');
+    await repo.create('alice', newTask({ title: 'kept' }), { ...LIMITS, idempotencyKey: 'k1' });
     await repo.releaseIdempotencyKey('alice', 'k1');
     expect(await keys()).toEqual([{ user_id: 'alice', key: 'k1', done: true }]);
   });
 
   it('lets an expired key, or one whose request died mid-way, be claimed again', async () => {
     await repo.claimIdempotencyKey('alice', 'expired', HASH);
-    await repo.create('alice', { title: 'old' }, 'expired');
+    await repo.create('alice', newTask({ title: 'old' }), { ...LIMITS, idempotencyKey: 'expired' });
     await repo.claimIdempotencyKey('alice', 'abandoned', HASH);
     await t.sql.query(
       `update idempotency_keys set expires_at = now() - interval '1 second' where key = 'expired'`,

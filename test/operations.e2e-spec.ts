@@ -4,6 +4,7 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { migrationsList } from '../migrations';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { tokenFor } from './helpers/http';
@@ -240,7 +241,7 @@ describe('the running service', () => {
       const ready = lines.find((l) => String(l.msg).startsWith('ready on'));
       expect(ready?.msg).toMatch(
         new RegExp(
-          `^ready on http://127\\.0\\.0\\.1:${port} \\(NODE_ENV=production\\); database PostgreSQL at .+; migrations applied: 2 \\(latest Migration\\d+_idempotency_keys\\)$`,
+          `^ready on http://127\\.0\\.0\\.1:${port} \\(NODE_ENV=production\\); database PostgreSQL at .+; migrations applied: ${migrationsList.length} \\(latest ${migrationsList.at(-1)!.name}\\)$`,
         ),
       );
       const patch = lines.find((l) => l.requestId === 'patch-2');

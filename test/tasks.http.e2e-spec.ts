@@ -11,6 +11,7 @@ import {
   type InjectResponse,
   type TaskJson,
 } from './helpers/http-assert';
+import { TASK_SORTS } from '../src/tasks/task.types';
 import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
 
 /**
@@ -76,7 +77,11 @@ const PROBLEM = {
 const TITLE_LENGTH = { field: 'title', message: 'must be 1 to 255 characters' };
 const NOT_A_UUID = { field: 'id', message: 'must be a UUID' };
 const BAD_CURSOR = { field: 'cursor', message: 'is not a valid cursor for this list' };
-const EMPTY_PATCH = { field: 'body', message: 'must contain at least one of title, description, completed' };
+const EMPTY_PATCH = {
+  field: 'body',
+  message:
+    'must contain at least one of title, description, completed, listId, parentId, priority, tags, due, recurrence',
+};
 const NOT_AN_OBJECT = { field: 'body', message: 'must be a JSON object' };
 const BAD_QUERY_ENCODING = { field: 'query', message: 'must be valid percent-encoded UTF-8' };
 const BAD_KEY = { field: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters' };
@@ -128,7 +133,10 @@ async function createTask(body: Record<string, unknown> = { title: 'Buy milk' },
 /** The stored row, timestamps at full (microsecond) precision and as the API shows them. */
 async function row(id: string): Promise<Record<string, unknown> | undefined> {
   const { rows } = await fixture.sql.query(
-    `select id, user_id, title, description, completed, version,
+    `select id, user_id, list_id, parent_id, title, description, completed, version, priority, tags,
+            to_char(due_date, 'YYYY-MM-DD') as due_date, to_char(due_time, 'HH24:MI') as due_time, due_time_zone,
+            recurrence, position,
+            to_char(completed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as completed_ms,
             to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as created_us,
             to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') as updated_us,
             to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_ms,
@@ -149,9 +157,24 @@ function asTask(r: Record<string, unknown>): TaskJson {
   return {
     id: r.id as string,
     userId: r.user_id as string,
+    listId: r.list_id as string | null,
+    parentId: r.parent_id as string | null,
     title: r.title as string,
     description: r.description as string | null,
     completed: r.completed as boolean,
+    completedAt: r.completed_ms as string | null,
+    priority: r.priority as TaskJson['priority'],
+    tags: r.tags as string[],
+    due:
+      r.due_date === null
+        ? null
+        : {
+            date: r.due_date as string,
+            time: r.due_time as string | null,
+            timeZone: r.due_time_zone as string | null,
+          },
+    recurrence: r.recurrence as string | null,
+    position: r.position as string,
     createdAt: r.created_ms as string,
     updatedAt: r.updated_ms as string,
     version: r.version as number,
@@ -221,7 +244,9 @@ describe('POST /api/v1/tasks', () => {
     ['version', 7],
     ['createdAt', '2020-01-01T00:00:00.000Z'],
     ['updatedAt', '2020-01-01T00:00:00.000Z'],
-    ['priority', 'high'],
+    ['completedAt', '2020-01-01T00:00:00.000Z'],
+    ['position', 'a0'],
+    ['owner', 'x'],
   ])(
     'refuses the unknown or server-owned field %s with a 400 naming it, storing nothing',
     async (field, value) => {
@@ -695,6 +720,7 @@ describe('PATCH /api/v1/tasks/{id}', () => {
     expect(task).toEqual({
       ...created,
       completed: true,
+      completedAt: task.updatedAt,
       version: 2,
       updatedAt: expect.any(String),
     });
@@ -1244,11 +1270,11 @@ describe('GET /api/v1/tasks', () => {
     ['limit=1.5', [{ field: 'limit', message: 'must be an integer from 1 to 100' }]],
     ['limit=', [{ field: 'limit', message: 'must be an integer from 1 to 100' }]],
     [
-      'sort=priority',
+      'sort=-position',
       [
         {
           field: 'sort',
-          message: 'must be one of createdAt, -createdAt, updatedAt, -updatedAt, title, -title',
+          message: `must be one of ${TASK_SORTS.join(', ')}`,
         },
       ],
     ],
@@ -1257,7 +1283,7 @@ describe('GET /api/v1/tasks', () => {
       [
         {
           field: 'sort',
-          message: 'must be one of createdAt, -createdAt, updatedAt, -updatedAt, title, -title',
+          message: `must be one of ${TASK_SORTS.join(', ')}`,
         },
       ],
     ],
@@ -1276,7 +1302,7 @@ describe('GET /api/v1/tasks', () => {
       [
         {
           field: 'sort',
-          message: 'must be one of createdAt, -createdAt, updatedAt, -updatedAt, title, -title',
+          message: `must be one of ${TASK_SORTS.join(', ')}`,
         },
       ],
     ],

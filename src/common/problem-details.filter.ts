@@ -11,6 +11,7 @@ import { AuthenticationError, KeySetUnavailableError } from '../auth/auth.errors
 import {
   DataLayerError,
   DatabaseConnectionError,
+  QuotaExceededError,
   ValidationError,
   type FieldProblem,
 } from '../database/data-layer.errors.js';
@@ -26,6 +27,7 @@ export interface Problem {
   instance: string;
   requestId: string;
   errors?: FieldProblem[];
+  limit?: number;
 }
 
 export interface Mapped {
@@ -34,6 +36,7 @@ export interface Mapped {
   title: string;
   detail: string;
   errors?: FieldProblem[];
+  limit?: number;
   headers?: Record<string, string>;
 }
 
@@ -46,6 +49,11 @@ const DATA_LAYER: Record<string, Pick<Mapped, 'status' | 'title'>> = {
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   IDEMPOTENCY_KEY_IN_PROGRESS: { status: 409, title: 'Idempotency key in progress' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused' },
+  LIST_NOT_FOUND: { status: 404, title: 'List not found' },
+  REFERENCE_NOT_FOUND: { status: 422, title: 'Reference not found' },
+  INVALID_PARENT: { status: 422, title: 'Invalid parent' },
+  QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
+  LIST_NAME_TAKEN: { status: 409, title: 'List name taken' },
 };
 
 // Framework errors (routing, body parsing) arrive as HttpExceptions with a status only.
@@ -124,6 +132,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         headers: { 'retry-after': RETRY_AFTER_SECONDS },
       };
     }
+    if (exception instanceof QuotaExceededError) {
+      return {
+        ...DATA_LAYER.QUOTA_EXCEEDED,
+        code: exception.code,
+        detail: exception.message,
+        limit: exception.limit,
+      };
+    }
     if (exception instanceof DataLayerError && DATA_LAYER[exception.code]) {
       return { ...DATA_LAYER[exception.code], code: exception.code, detail: exception.message };
     }
@@ -179,6 +195,7 @@ export function problemDocument(mapped: Mapped, instance: string, requestId: str
     instance,
     requestId,
     ...(mapped.errors ? { errors: mapped.errors } : {}),
+    ...(mapped.limit !== undefined ? { limit: mapped.limit } : {}),
   };
 }
 

@@ -27,6 +27,11 @@ export const PROBLEM_CODES = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'IDEMPOTENCY_KEY_REUSED',
+  'LIST_NOT_FOUND',
+  'REFERENCE_NOT_FOUND',
+  'INVALID_PARENT',
+  'QUOTA_EXCEEDED',
+  'LIST_NAME_TAKEN',
   'INTERNAL_ERROR',
   'SERVICE_UNAVAILABLE',
 ] as const;
@@ -63,6 +68,14 @@ export class ProblemSchema {
   requestId!: string;
 
   @ApiProperty({
+    type: 'integer',
+    required: false,
+    description: 'For QUOTA_EXCEEDED: the limit that was reached.',
+    example: 100000,
+  })
+  limit?: number;
+
+  @ApiProperty({
     type: [FieldProblemSchema],
     required: false,
     description: 'For VALIDATION_ERROR: each field.',
@@ -83,6 +96,7 @@ interface ProblemExample {
   detail: string;
   instance?: string;
   errors?: { field: string; message: string }[];
+  limit?: number;
 }
 
 const PROBLEMS: Record<
@@ -115,8 +129,20 @@ const PROBLEMS: Record<
       },
     },
   },
+  403: {
+    description: 'QUOTA_EXCEEDED: the caller has reached the limit of tasks or lists; `limit` says which',
+    examples: [
+      {
+        code: 'QUOTA_EXCEEDED',
+        title: 'Quota exceeded',
+        detail: 'You have reached the limit of 100000 tasks',
+        limit: 100000,
+      },
+    ],
+  },
   404: {
-    description: 'TASK_NOT_FOUND: no such task for this user (another user’s task looks the same)',
+    description:
+      'TASK_NOT_FOUND or LIST_NOT_FOUND: no such task or list for this user (another user’s looks the same)',
     examples: [
       {
         code: 'TASK_NOT_FOUND',
@@ -124,15 +150,29 @@ const PROBLEMS: Record<
         detail: 'Task not found',
         instance: EXAMPLE_TASK_URL,
       },
+      {
+        code: 'LIST_NOT_FOUND',
+        title: 'List not found',
+        detail: 'List not found',
+        instance: '/api/v1/lists/5d0c0b6f-7c2e-4f6e-9a43-9a2f3f1a8c11',
+      },
     ],
   },
   409: {
-    description: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running',
+    description:
+      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running; ' +
+      'LIST_NAME_TAKEN: another of your lists has this name (case-insensitively)',
     examples: [
       {
         code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
         title: 'Idempotency key in progress',
         detail: 'A request with this Idempotency-Key is still being processed',
+      },
+      {
+        code: 'LIST_NAME_TAKEN',
+        title: 'List name taken',
+        detail: 'You already have a list with this name',
+        instance: '/api/v1/lists',
       },
     ],
   },
@@ -168,12 +208,25 @@ const PROBLEMS: Record<
     ],
   },
   422: {
-    description: 'IDEMPOTENCY_KEY_REUSED: Idempotency-Key reused with a different body',
+    description:
+      'IDEMPOTENCY_KEY_REUSED: Idempotency-Key reused with a different body; REFERENCE_NOT_FOUND: a listId, ' +
+      'parentId or after that names none of your lists or tasks; INVALID_PARENT: a parentId that breaks the ' +
+      'one-level nesting or same-list rule',
     examples: [
       {
         code: 'IDEMPOTENCY_KEY_REUSED',
         title: 'Idempotency key reused',
         detail: 'This Idempotency-Key was already used with a different request body',
+      },
+      {
+        code: 'REFERENCE_NOT_FOUND',
+        title: 'Reference not found',
+        detail: 'listId does not name one of your lists',
+      },
+      {
+        code: 'INVALID_PARENT',
+        title: 'Invalid parent',
+        detail: 'The parent is itself a subtask',
       },
     ],
   },
@@ -235,6 +288,7 @@ export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecor
                     instance,
                     requestId: EXAMPLE_REQUEST_ID,
                     ...(example.errors ? { errors: example.errors } : {}),
+                    ...(example.limit ? { limit: example.limit } : {}),
                   },
                 },
               ]),

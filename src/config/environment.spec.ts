@@ -34,6 +34,8 @@ describe('validateEnvironment', () => {
       PORT: 8000,
       HOST: '0.0.0.0',
       LOG_LEVEL: 'info',
+      MAX_TASKS_PER_USER: 100000,
+      MAX_LISTS_PER_USER: 1000,
       SHUTDOWN_GRACE_MS: 10000,
     });
   });

@@ -119,6 +119,13 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IsIn(LOG_LEVELS, { message: `LOG_LEVEL must be one of: ${LOG_LEVELS.join(', ')}` })
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'info';
 
+  // Quotas per user (the contract's Quotas): a create past them is 403 QUOTA_EXCEEDED.
+  @IntegerIn(1, 10_000_000)
+  MAX_TASKS_PER_USER = 100_000;
+
+  @IntegerIn(1, 1_000_000)
+  MAX_LISTS_PER_USER = 1_000;
+
   // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
   @IntegerIn(0, 600_000)
   SHUTDOWN_GRACE_MS = 10_000;

@@ -76,3 +76,51 @@ export class IdempotencyKeyReusedError extends DataLayerError {
     super('This Idempotency-Key was already used with a different request body');
   }
 }
+
+/** Missing and not-owned are the same error, as for tasks. */
+export class ListNotFoundError extends DataLayerError {
+  readonly code = 'LIST_NOT_FOUND';
+
+  constructor() {
+    super('List not found');
+  }
+}
+
+/** A listId, parentId or after in a body that names none of the caller's lists or tasks. */
+export class ReferenceNotFoundError extends DataLayerError {
+  readonly code = 'REFERENCE_NOT_FOUND';
+
+  constructor(readonly field: 'listId' | 'parentId' | 'after') {
+    super(`${field} does not name one of your ${field === 'listId' ? 'lists' : 'tasks'}`);
+  }
+}
+
+/** A parentId that breaks the one-level nesting or the same-list rule. */
+export class InvalidParentError extends DataLayerError {
+  readonly code = 'INVALID_PARENT';
+
+  constructor(reason: string) {
+    super(reason);
+  }
+}
+
+/** A create past the owner's quota of tasks or lists. */
+export class QuotaExceededError extends DataLayerError {
+  readonly code = 'QUOTA_EXCEEDED';
+
+  constructor(
+    readonly resource: 'tasks' | 'lists',
+    readonly limit: number,
+  ) {
+    super(`You have reached the limit of ${limit} ${resource}`);
+  }
+}
+
+/** Another of the caller's lists has this name (compared case-insensitively). */
+export class ListNameTakenError extends DataLayerError {
+  readonly code = 'LIST_NAME_TAKEN';
+
+  constructor() {
+    super('You already have a list with this name');
+  }
+}

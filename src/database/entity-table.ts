@@ -1,4 +1,4 @@
-import type { EntityClass, EntityProperty, MetadataStorage } from '@mikro-orm/core';
+import { ReferenceKind, type EntityClass, type EntityProperty, type MetadataStorage } from '@mikro-orm/core';
 
 /**
  * What a row of an entity's table reads as in the data layer: the entity's own
@@ -49,6 +49,42 @@ export interface Statement {
   values: unknown[];
 }
 
+/** A statement whose text is fixed once built, with named values to bind on each call. */
+export class Prepared<N extends string> {
+  constructor(
+    readonly text: string,
+    private readonly params: Placeholders<N>,
+  ) {}
+
+  bind(args: Record<N, unknown>): Statement {
+    return { text: this.text, values: this.params.values(args) };
+  }
+}
+
+/** Builds a statement's text once, with its placeholders named. */
+export function prepared<N extends string>(build: (p: Placeholders<N>) => string): Prepared<N> {
+  const params = new Placeholders<N>();
+  return new Prepared(build(params), params);
+}
+
+/**
+ * Statements whose text depends on a small, bounded set of choices (the
+ * shape): each is built on first use and kept, so nothing is compiled per call.
+ */
+export function shapes<N extends string>(
+  build: (shape: string, p: Placeholders<N>) => string,
+): (shape: string) => Prepared<N> {
+  const built = new Map<string, Prepared<N>>();
+  return (shape) => {
+    let statement = built.get(shape);
+    if (!statement) {
+      statement = prepared<N>((p) => build(shape, p));
+      built.set(shape, statement);
+    }
+    return statement;
+  };
+}
+
 /**
  * An entity's table as SQL pieces, built once from MikroORM's metadata (the
  * entity decorators): quoted column names by property, and the select list
@@ -66,8 +102,14 @@ export class EntityTable<T extends object> {
     const meta = metadata.get(entity);
     this.table = quote(meta.tableName);
     const columns: Column<T>[] = [];
+    // A scalar that is not persisted itself but names one column of a
+    // composite reference ((user_id, list_id) → lists) is that column.
+    const referenced = new Set(
+      meta.props.filter((p) => p.persist !== false).flatMap((p) => p.fieldNames ?? []),
+    );
     for (const prop of meta.props) {
-      if (prop.persist === false || prop.fieldNames?.length !== 1) continue;
+      if (prop.fieldNames?.length !== 1 || prop.kind !== ReferenceKind.SCALAR) continue;
+      if (prop.persist === false && !referenced.has(prop.fieldNames[0])) continue;
       this.props.set(prop.name, prop);
       if (!prop.lazy) columns.push(prop.name as Column<T>);
     }
@@ -89,30 +131,33 @@ export class EntityTable<T extends object> {
    * type: timestamps as ISO 8601 UTC strings with microseconds (independent of
    * the session's TimeZone and DateStyle), dates as `YYYY-MM-DD`, times as `HH:MM`.
    */
-  selectList(alias: string): string {
-    return this.columns.map((prop) => `${this.read(prop, alias)} as ${quote(prop)}`).join(', ');
+  selectList(alias: string, props: readonly Column<T>[] = this.columns): string {
+    return props.map((prop) => `${this.read(prop, alias)} as ${quote(prop)}`).join(', ');
   }
 
-  /** One column as the record holds it. */
+  /** One column as the record holds it, by the column's SQL type. */
   read(prop: Column<T>, alias: string): string {
     const ref = this.ref(prop, alias);
-    switch (this.prop(prop).runtimeType === 'Date' ? 'datetime' : this.prop(prop).type) {
-      case 'datetime':
-        return `to_char(${ref} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-      case 'date':
-        return `to_char(${ref}, 'YYYY-MM-DD')`;
-      case 'time':
-        return `to_char(${ref}, 'HH24:MI')`;
-      default:
-        return ref;
-    }
+    const type = this.prop(prop).columnTypes[0];
+    if (type.startsWith('timestamptz'))
+      return `to_char(${ref} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+    if (type === 'date') return `to_char(${ref}, 'YYYY-MM-DD')`;
+    if (/^time\b(?! with)/.test(type) && !type.startsWith('timestamp')) return `to_char(${ref}, 'HH24:MI')`;
+    return ref;
   }
 
-  /** The column's SQL type as MikroORM declares it (for casts of bound values). */
-  sqlType(prop: Column<T>): string {
-    const declared = this.prop(prop).columnTypes[0];
-    // A collation is part of the column, not of its type.
-    return declared.replace(/\s+collate\s+.*$/i, '');
+  /**
+   * A bound value cast to the column's SQL type, as MikroORM declares it, but
+   * without its length or precision: `$3::varchar`, not `$3::varchar(255)`,
+   * since an explicit cast to a length silently cuts the value, where storing
+   * it into the column refuses it (22001).
+   */
+  cast(prop: Column<T>, placeholder: string): string {
+    const p = this.prop(prop);
+    const type = p.nativeEnumName
+      ? quote(p.nativeEnumName)
+      : p.columnTypes[0].replace(/\(\d+(,\s*\d+)?\)/, '');
+    return `${placeholder}::${type}`;
   }
 
   private prop(name: string): EntityProperty {

@@ -1,6 +1,8 @@
 import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { migrationsList } from '../../migrations/index.js';
+import { List } from '../lists/list.entity.js';
+import { Owner } from '../owners/owner.entity.js';
 import { IdempotencyKey } from '../tasks/idempotency-key.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import type { DatabaseEnvironment } from '../config/environment.js';
@@ -17,7 +19,7 @@ export type DatabaseSettings = Pick<
 export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): Options {
   return defineConfig({
     clientUrl,
-    entities: [Task, IdempotencyKey],
+    entities: [Task, List, Owner, IdempotencyKey],
     extensions: [Migrator],
     // Nothing reaches the database outside a request context or an explicit fork.
     allowGlobalContext: false,
@@ -39,7 +41,9 @@ export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): 
       pathTs: 'migrations',
       migrationsList,
       transactional: true,
-      allOrNothing: true,
+      // Each migration in its own transaction, and none for those that build
+      // indexes CONCURRENTLY (which cannot run inside one).
+      allOrNothing: false,
       snapshot: false,
       emit: 'ts',
     },

@@ -1,4 +1,9 @@
-import { DatabaseConnectionError, ValidationError } from './data-layer.errors';
+import {
+  DatabaseConnectionError,
+  ListNameTakenError,
+  ReferenceNotFoundError,
+  ValidationError,
+} from './data-layer.errors';
 import { translateDriverError } from './translate-driver-error';
 
 const pgError = (fields: Record<string, string>) =>
@@ -40,19 +45,32 @@ describe('translateDriverError', () => {
     [{ code: '23502', column: 'user_id' }, 'userId', 'is required'],
     [
       { code: '22001', message: 'value too long for type character varying(128)' },
-      'userId',
-      'must be 1 to 128 characters',
+      'body',
+      'has a value longer than its field allows',
     ],
     [
-      { code: '22001', message: 'value too long for type character varying(255)' },
-      'title',
-      'must be 1 to 255 characters',
+      { code: '23514', constraint: 'tasks_due_time_zone' },
+      'due',
+      'must have both time and timeZone, or neither',
     ],
     [{ code: '22021' }, 'body', 'must not contain the NUL character'],
   ])('reports %p as a ValidationError of %s', (fields, field, message) => {
     const translated = translateDriverError(pgError(fields));
     expect(translated).toBeInstanceOf(ValidationError);
     expect((translated as ValidationError).errors).toEqual([{ field, message }]);
+  });
+
+  it('maps a taken list name and a dangling reference by constraint name', () => {
+    expect(
+      translateDriverError(pgError({ code: '23505', constraint: 'lists_user_name_key_unique' })),
+    ).toBeInstanceOf(ListNameTakenError);
+    const dangling = translateDriverError(
+      pgError({ code: '23503', constraint: 'tasks_user_id_parent_id_foreign' }),
+    );
+    expect(dangling).toBeInstanceOf(ReferenceNotFoundError);
+    expect((dangling as ReferenceNotFoundError).field).toBe('parentId');
+    const unknown = pgError({ code: '23505', constraint: 'some_other_unique' });
+    expect(translateDriverError(unknown)).toBe(unknown);
   });
 
   it('leaves anything else as it is, so a bug is logged as itself', () => {

@@ -1,4 +1,9 @@
-import { DatabaseConnectionError, ValidationError } from './data-layer.errors.js';
+import {
+  DatabaseConnectionError,
+  ListNameTakenError,
+  ReferenceNotFoundError,
+  ValidationError,
+} from './data-layer.errors.js';
 
 interface DriverErrorLike {
   code?: string;
@@ -38,12 +43,32 @@ const CONNECTION_MESSAGES = [
   'Cannot use a pool after calling end',
 ];
 
-/** Which API field a check constraint protects; the names come from task.entity.ts. */
+/**
+ * Which API field a check constraint protects; the names come from the
+ * entities. The service checks every rule it can before any round trip, so
+ * these are the last wall (and the rules of a merged PATCH of `due`).
+ */
 const CONSTRAINT_FIELDS: Record<string, [string, string]> = {
   tasks_title_not_blank: ['title', 'must not be blank'],
   tasks_description_length: ['description', 'must be at most 10000 characters'],
   tasks_user_id_not_empty: ['userId', 'must not be empty'],
   tasks_version_positive: ['version', 'must be at least 1'],
+  tasks_not_own_parent: ['parentId', 'must not be the task itself'],
+  tasks_completed_at: ['completed', 'must agree with completedAt'],
+  tasks_tags_count: ['tags', 'must have at most 20 tags'],
+  tasks_due_date_range: ['due.date', 'must be from 1900-01-01 to 9999-12-31'],
+  tasks_due_time_zone: ['due', 'must have both time and timeZone, or neither'],
+  tasks_due_whole: ['due', 'must have a date when it has a time'],
+  tasks_recurrence_due: ['recurrence', 'needs a due'],
+  tasks_position_not_empty: ['position', 'must not be empty'],
+  lists_name_not_blank: ['name', 'must not be blank'],
+  lists_version_positive: ['version', 'must be at least 1'],
+};
+
+/** Foreign keys, by name: which reference of the body named nothing of the caller's. */
+const FOREIGN_KEY_FIELDS: Record<string, 'listId' | 'parentId'> = {
+  tasks_user_id_list_id_foreign: 'listId',
+  tasks_user_id_parent_id_foreign: 'parentId',
 };
 
 function driverError(error: unknown): DriverErrorLike | undefined {
@@ -89,10 +114,15 @@ export function translateDriverError(error: unknown): unknown {
       const field = (e.column ?? 'body').replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
       return ValidationError.field(field, 'is required', { cause: error });
     }
-    case '22001': {
-      const field = e.message?.includes('(128)') ? 'userId' : 'title';
-      const limit = field === 'userId' ? 128 : 255;
-      return ValidationError.field(field, `must be 1 to ${limit} characters`, { cause: error });
+    case '22001':
+      // pg names no column for a value too long; the service checks every length first.
+      return ValidationError.field('body', 'has a value longer than its field allows', { cause: error });
+    case '23505':
+      if (e.constraint === 'lists_user_name_key_unique') return new ListNameTakenError();
+      return error;
+    case '23503': {
+      const field = FOREIGN_KEY_FIELDS[e.constraint ?? ''];
+      return field ? new ReferenceNotFoundError(field) : error;
     }
     case '22021': // invalid byte sequence: the NUL character
     case '22P05':

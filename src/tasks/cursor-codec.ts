@@ -1,17 +1,19 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { ValidationError } from '../database/data-layer.errors.js';
-import type { KeysetPosition, TaskSort } from './task.types.js';
+import type { KeysetPosition } from './task.types.js';
 
 interface CursorPayload {
-  s: TaskSort;
-  k: string;
+  s: string;
+  f: string;
+  k: string | null;
   i: string;
 }
 
 /**
- * Opaque list cursors: the keyset position, the sort it belongs to, and an
- * HMAC over both and the owner, so a cursor that was altered, forged, made for
- * another sort or handed to another user is refused. The key is shared by
+ * Opaque list cursors: the keyset position, the sort and the filters it
+ * belongs to (a digest of them), and an HMAC over all of it and the owner, so a
+ * cursor that was altered, forged, made for another sort or other filters, or
+ * handed to another user is refused. The key is shared by
  * every instance, so any instance accepts any other's cursors.
  */
 export class CursorCodec {
@@ -23,14 +25,13 @@ export class CursorCodec {
     this.key = createSecretKey(Buffer.from(secret, 'utf8'));
   }
 
-  encode(ownerId: string, sort: TaskSort, position: KeysetPosition): string {
-    const payload = Buffer.from(JSON.stringify({ s: sort, k: position.key, i: position.id })).toString(
-      'base64url',
-    );
+  encode(ownerId: string, sort: string, filters: string, position: KeysetPosition): string {
+    const body: CursorPayload = { s: sort, f: filters, k: position.key, i: position.id };
+    const payload = Buffer.from(JSON.stringify(body)).toString('base64url');
     return `${payload}.${this.sign(ownerId, payload)}`;
   }
 
-  decode(ownerId: string, sort: TaskSort, cursor: string): KeysetPosition {
+  decode(ownerId: string, sort: string, filters: string, cursor: string): KeysetPosition {
     const invalid = () => ValidationError.field('cursor', 'is not a valid cursor for this list');
     const [payload, signature, extra] = cursor.split('.');
     if (!payload || !signature || extra !== undefined) throw invalid();
@@ -43,7 +44,8 @@ export class CursorCodec {
     } catch {
       throw invalid();
     }
-    if (decoded.s !== sort || typeof decoded.k !== 'string' || typeof decoded.i !== 'string') throw invalid();
+    if (decoded.s !== sort || decoded.f !== filters || typeof decoded.i !== 'string') throw invalid();
+    if (typeof decoded.k !== 'string' && decoded.k !== null) throw invalid();
     return { key: decoded.k, id: decoded.i };
   }
 

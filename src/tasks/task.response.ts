@@ -1,8 +1,17 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH, USER_ID_MAX_LENGTH } from './task.entity.js';
-import type { TaskRecord } from './task.types.js';
+import { DueDto } from './dto/due.dto.js';
+import {
+  DESCRIPTION_MAX_LENGTH,
+  POSITION_MAX_LENGTH,
+  PRIORITIES,
+  RECURRENCE_MAX_LENGTH,
+  TITLE_MAX_LENGTH,
+  USER_ID_MAX_LENGTH,
+  type Priority,
+} from './task.entity.js';
+import type { TagCount, TaskRecord } from './task.types.js';
 
-/** The Task resource of the contract: exactly these eight fields. */
+/** The Task resource of the contract: exactly these sixteen fields. */
 @ApiSchema({ name: 'Task', description: 'A task. Its `version` is its ETag.' })
 export class TaskResponse {
   @ApiProperty({
@@ -20,6 +29,24 @@ export class TaskResponse {
   })
   userId!: string;
 
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'null: the inbox.',
+    example: null,
+  })
+  listId!: string | null;
+
+  @ApiProperty({
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description: 'null: a top-level task.',
+    example: null,
+  })
+  parentId!: string | null;
+
   @ApiProperty({ minLength: 1, maxLength: TITLE_MAX_LENGTH, example: 'Buy milk' })
   title!: string;
 
@@ -28,6 +55,40 @@ export class TaskResponse {
 
   @ApiProperty({ example: false })
   completed!: boolean;
+
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When completed last changed from false to true; null while not completed.',
+    example: null,
+  })
+  completedAt!: string | null;
+
+  @ApiProperty({ enum: PRIORITIES, example: 'none' })
+  priority!: Priority;
+
+  @ApiProperty({ type: [String], description: 'Lower-cased, in the order sent.', example: [] })
+  tags!: string[];
+
+  @ApiProperty({ type: DueDto, nullable: true, example: null })
+  due!: DueDto | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    maxLength: RECURRENCE_MAX_LENGTH,
+    description: 'An RRULE value, as sent.',
+    example: null,
+  })
+  recurrence!: string | null;
+
+  @ApiProperty({
+    maxLength: POSITION_MAX_LENGTH,
+    description: 'The manual order among siblings (same list and parent), compared byte by byte. Opaque.',
+    example: 'a0',
+  })
+  position!: string;
 
   @ApiProperty({
     format: 'date-time',
@@ -66,14 +127,38 @@ export class TaskListResponse {
   nextCursor!: string | null;
 }
 
+@ApiSchema({ name: 'TagCount' })
+export class TagCountResponse {
+  @ApiProperty({ example: 'errands' })
+  name!: string;
+
+  @ApiProperty({ type: 'integer', minimum: 1, example: 3 })
+  count!: number;
+}
+
+@ApiSchema({ name: 'TagList', description: "Every tag on the caller's tasks, by name (code point)." })
+export class TagListResponse {
+  @ApiProperty({ type: [TagCountResponse] })
+  items!: TagCount[];
+}
+
 /** The one mapping from the data layer's task to the API's shape. */
 export function toTaskResponse(task: TaskRecord): TaskResponse {
   return {
     id: task.id,
     userId: task.userId,
+    listId: task.listId,
+    parentId: task.parentId,
     title: task.title,
     description: task.description,
     completed: task.completed,
+    completedAt: task.completedAt === null ? null : toMillis(task.completedAt),
+    priority: task.priority,
+    tags: task.tags,
+    due:
+      task.dueDate === null ? null : { date: task.dueDate, time: task.dueTime, timeZone: task.dueTimeZone },
+    recurrence: task.recurrence,
+    position: task.position,
     createdAt: toMillis(task.createdAt),
     updatedAt: toMillis(task.updatedAt),
     version: task.version,

@@ -30,9 +30,10 @@ import { ApiProblems, ProblemSchema, REQUEST_ID_HEADER } from '../common/problem
 import { ValidationError } from '../database/data-layer.errors.js';
 import { CreateTaskDto } from './dto/create-task.dto.js';
 import { ListTasksQuery } from './dto/list-tasks.query.js';
+import { MoveTaskDto } from './dto/move-task.dto.js';
 import { UpdateTaskDto } from './dto/update-task.dto.js';
 import { IDEMPOTENCY_KEY_MAX_LENGTH } from './idempotency-key.entity.js';
-import { TaskListResponse, TaskResponse, toTaskResponse } from './task.response.js';
+import { TagListResponse, TaskListResponse, TaskResponse, toTaskResponse } from './task.response.js';
 import { UUID } from './task.types.js';
 import { TasksService } from './tasks.service.js';
 
@@ -78,7 +79,7 @@ export class TasksController {
       Location: { description: '/api/v1/tasks/{id}', schema: { type: 'string' } },
     },
   })
-  @ApiProblems(400, 409, 413, 415, 422)
+  @ApiProblems(400, 403, 409, 413, 415, 422)
   async create(
     @CurrentUser() userId: string,
     @Body() body: CreateTaskDto,
@@ -102,6 +103,12 @@ export class TasksController {
     const page = await this.tasks.list(userId, {
       completed: query.completed === undefined ? undefined : query.completed === 'true',
       q: query.q,
+      listId: query.listId,
+      parentId: query.parentId,
+      tags: query.tag === undefined ? undefined : [query.tag].flat(),
+      priorities: query.priority === undefined ? undefined : [query.priority].flat(),
+      dueFrom: query.dueFrom,
+      dueTo: query.dueTo,
       sort: query.sort,
       limit: query.limit === undefined ? undefined : Number(query.limit),
       cursor: query.cursor,
@@ -147,7 +154,7 @@ export class TasksController {
     description: 'ETag(s) or *; strong comparison. A stale version gives 412 and changes nothing.',
   })
   @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
-  @ApiProblems(400, 404, 412, 413, 415)
+  @ApiProblems(400, 404, 412, 413, 415, 422)
   async update(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -175,5 +182,47 @@ export class TasksController {
     @Headers('if-match') ifMatch: string | undefined,
   ): Promise<void> {
     await this.tasks.delete(userId, taskId(id), ifMatchVersions(ifMatch));
+  }
+
+  @Post(':id/move')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Move a task: its list, parent and place among its siblings',
+    operationId: 'moveTask',
+  })
+  @ApiParam(ID_PARAM)
+  @ApiBody({ type: MoveTaskDto })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
+  @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
+  @ApiProblems(400, 404, 412, 413, 415, 422)
+  async move(
+    @CurrentUser() userId: string,
+    @Param('id') id: string,
+    @Body() body: MoveTaskDto,
+    @Query() _query: NoQuery,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<TaskResponse> {
+    const task = await this.tasks.move(userId, taskId(id), { ...body }, ifMatchVersions(ifMatch));
+    void reply.header('etag', etagOf(task.version));
+    return toTaskResponse(task);
+  }
+}
+
+/** GET /api/v1/tags: the caller's tags with their counts. */
+@ApiTags('tasks')
+@ApiBearerAuth()
+@ApiExtraModels(ProblemSchema)
+@ApiProblems(401, 500, 503)
+@Controller('api/v1/tags')
+export class TagsController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Get()
+  @ApiOperation({ summary: "List the caller's tags with how many tasks carry each", operationId: 'listTags' })
+  @ApiResponse({ status: 200, type: TagListResponse, headers: REQUEST_ID_HEADER })
+  @ApiProblems(400)
+  async list(@CurrentUser() userId: string, @Query() _query: NoQuery): Promise<TagListResponse> {
+    return { items: await this.tasks.tags(userId) };
   }
 }

@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { AUTH_SETTINGS } from '../auth/auth.module.js';
 import type { AuthSettings } from '../auth/auth-settings.js';
 import { CursorCodec } from './cursor-codec.js';
-import { TasksController } from './tasks.controller.js';
+import { TagsController, TasksController } from './tasks.controller.js';
 import { TasksRepository } from './tasks.repository.js';
 import { TasksService } from './tasks.service.js';
 
 @Module({
-  controllers: [TasksController],
+  controllers: [TasksController, TagsController],
   providers: [
     TasksRepository,
     TasksService,
@@ -17,6 +17,6 @@ import { TasksService } from './tasks.service.js';
       useFactory: (settings: AuthSettings) => new CursorCodec(settings.cursorSecret),
     },
   ],
-  exports: [TasksService],
+  exports: [TasksService, CursorCodec],
 })
 export class TasksModule {}

@@ -1,3 +1,5 @@
+import type { ConfigService } from '@nestjs/config';
+import type { EnvironmentVariables } from '../config/environment';
 import { ValidationError } from '../database/data-layer.errors';
 import { CursorCodec } from './cursor-codec';
 import type { TaskRecord } from './task.types';
@@ -10,10 +12,35 @@ const task: TaskRecord = {
   title: 'T',
   description: null,
   completed: false,
-  createdAt: '2026-11-26T08:15:30.123Z',
-  updatedAt: '2026-11-26T08:15:30.123Z',
+  completedAt: null,
+  listId: null,
+  parentId: null,
+  priority: 'none',
+  tags: [],
+  dueDate: null,
+  dueTime: null,
+  dueTimeZone: null,
+  recurrence: null,
+  position: 'a0',
+  createdAt: '2026-11-26T08:15:30.123456Z',
+  updatedAt: '2026-11-26T08:15:30.123456Z',
   version: 1,
 };
+
+/** What create passes for a body of only a title: every default. */
+const DEFAULTS = {
+  description: null,
+  completed: false,
+  listId: null,
+  parentId: null,
+  priority: 'none',
+  tags: [],
+  dueDate: null,
+  dueTime: null,
+  dueTimeZone: null,
+  recurrence: null,
+};
+const LIMITS = { maxTasks: 100_000, idempotencyKey: undefined };
 
 function setup() {
   const repo = {
@@ -25,7 +52,9 @@ function setup() {
   };
   return {
     repo,
-    service: new TasksService(repo as unknown as TasksRepository, new CursorCodec('s'.repeat(32))),
+    service: new TasksService(repo as unknown as TasksRepository, new CursorCodec('s'.repeat(32)), {
+      get: () => 100_000,
+    } as unknown as ConfigService<EnvironmentVariables, true>),
   };
 }
 
@@ -39,7 +68,7 @@ describe('TasksService.create', () => {
   it('trims the title and fills the defaults', async () => {
     const { repo, service } = setup();
     await service.create('u', { title: '  Buy milk \n' });
-    expect(repo.create).toHaveBeenCalledWith('u', { title: 'Buy milk', description: null, completed: false });
+    expect(repo.create).toHaveBeenCalledWith('u', { ...DEFAULTS, title: 'Buy milk' }, LIMITS);
   });
 
   it('counts code points: 255 emoji are allowed, 256 are not', async () => {
@@ -74,7 +103,7 @@ describe('TasksService.list', () => {
   it('defaults to the newest first, 20 a page', async () => {
     const { repo, service } = setup();
     await service.list('u', {});
-    expect(repo.list).toHaveBeenCalledWith('u', { sort: '-createdAt', limit: 20 });
+    expect(repo.list).toHaveBeenCalledWith('u', { sort: '-createdAt', limit: 20, after: undefined });
     await expect(service.list('u', {})).resolves.toEqual({ items: [], nextCursor: null });
   });
 
@@ -97,13 +126,22 @@ describe('TasksService.update', () => {
   it('passes only the given fields, trimmed, with the precondition', async () => {
     const { repo, service } = setup();
     await service.update('u', task.id, { title: ' New ', description: null }, [3]);
-    expect(repo.update).toHaveBeenCalledWith('u', task.id, { title: 'New', description: null }, [3]);
+    expect(repo.update).toHaveBeenCalledWith(
+      'u',
+      task.id,
+      { title: 'New', description: null },
+      { ifMatch: [3], placement: {}, partialDue: false },
+    );
   });
 
   it('refuses an empty patch', async () => {
     const { repo, service } = setup();
     expect(await problems(service.update('u', task.id, {}))).toEqual([
-      { field: 'body', message: 'must contain at least one of title, description, completed' },
+      {
+        field: 'body',
+        message:
+          'must contain at least one of title, description, completed, listId, parentId, priority, tags, due, recurrence',
+      },
     ]);
     expect(repo.update).not.toHaveBeenCalled();
   });

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { codePoints, CONTROL_CHARACTERS } from '../common/text.js';
+import type { EnvironmentVariables } from '../config/environment.js';
 import {
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
@@ -7,13 +10,59 @@ import {
   type FieldProblem,
 } from '../database/data-layer.errors.js';
 import { CursorCodec } from './cursor-codec.js';
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from './task.entity.js';
-import type { IfMatch, NewTask, TaskPatch, TaskRecord, TaskSort } from './task.types.js';
+import { recurrenceProblems } from './recurrence.js';
+import {
+  DESCRIPTION_MAX_LENGTH,
+  PRIORITIES,
+  TAG_MAX_LENGTH,
+  TAGS_MAX,
+  TIME_ZONE_MAX_LENGTH,
+  TITLE_MAX_LENGTH,
+  type Priority,
+} from './task.entity.js';
+import {
+  UUID,
+  type IfMatch,
+  type MoveRequest,
+  type NewTask,
+  type PlacementChange,
+  type TagCount,
+  type TaskFilters,
+  type TaskPatch,
+  type TaskRecord,
+  type TaskSort,
+} from './task.types.js';
 import { TasksRepository } from './tasks.repository.js';
+
+/** A due as the API writes it. */
+export interface DueInput {
+  date?: unknown;
+  time?: unknown;
+  timeZone?: unknown;
+}
+
+/** A create or PATCH body as it arrives (types checked by the DTO, rules here). */
+export interface TaskInput {
+  title?: unknown;
+  description?: unknown;
+  completed?: unknown;
+  listId?: unknown;
+  parentId?: unknown;
+  priority?: unknown;
+  tags?: unknown;
+  due?: unknown;
+  recurrence?: unknown;
+}
 
 export interface ListRequest {
   completed?: boolean;
   q?: string;
+  listId?: string;
+  parentId?: string;
+  tags?: string[];
+  priorities?: string[];
+  dueFrom?: string;
+  dueTo?: string;
   sort?: TaskSort;
   limit?: number;
   cursor?: string;
@@ -28,6 +77,20 @@ export interface TaskList {
 const WELL_FORMED = 'must be well-formed Unicode text (no unpaired surrogates)';
 // PostgreSQL cannot store U+0000 in text; refused before any database round trip.
 const NO_NUL = 'must not contain the NUL character';
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const PATCH_FIELDS = [
+  'title',
+  'description',
+  'completed',
+  'listId',
+  'parentId',
+  'priority',
+  'tags',
+  'due',
+  'recurrence',
+];
 
 /** One create in this many also sweeps other users' expired idempotency keys. */
 const SWEEP_EVERY = 100;
@@ -36,52 +99,105 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 export const Q_MAX_LENGTH = 255;
 
-/** Lengths are counted in code points, so 255 emoji fit in a title (JS .length counts UTF-16 units). */
-const codePoints = (s: string) => {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-};
+/** JSON with object members in a fixed order: the same value gives the same text, whatever order it was sent in. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    // An absent member (undefined, as a DTO's declared field may hold) is left out, as JSON.stringify does.
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function isRealDate(text: string): boolean {
+  const m = DATE.exec(text);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(2000, month - 1, day));
+  date.setUTCFullYear(year);
+  return (
+    year >= 1900 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day
+  );
+}
 
 /**
- * The task rules (trimming, limits, defaults) in front of the repository. All
- * problems of one input are reported together; errors are DataLayerErrors, never
- * HTTP exceptions, so only the exception filter knows about HTTP.
+ * An IANA zone name the runtime knows, aliases included (UTC, Asia/Kolkata),
+ * which Intl.supportedValuesOf leaves out; an offset such as +05:30, which
+ * recent runtimes also accept, is not a name.
+ */
+function isTimeZone(name: string): boolean {
+  if (!/^[A-Za-z]/.test(name) || name.length > TIME_ZONE_MAX_LENGTH) return false;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The task rules (trimming, limits, defaults, references' form) in front of
+ * the repository: every input is checked once, here, before any database
+ * round trip, and all problems of one input are reported together. Errors
+ * are DataLayerErrors, never HTTP exceptions, so only the exception filter
+ * knows about HTTP.
  */
 @Injectable()
 export class TasksService {
   private readonly logger = new Logger(TasksService.name);
+  private readonly maxTasks: number;
 
   constructor(
     private readonly tasks: TasksRepository,
     private readonly cursors: CursorCodec,
-  ) {}
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.maxTasks = config.get('MAX_TASKS_PER_USER', { infer: true });
+  }
 
   /**
    * Creates a task. With an Idempotency-Key, a retry of the same body within
    * 24 hours returns the task the first request created (and creates nothing);
    * the same key with another body, or while the first is still running, is refused.
    */
-  async create(ownerId: string, input: NewTask, idempotencyKey?: string): Promise<TaskRecord> {
+  async create(ownerId: string, input: TaskInput, idempotencyKey?: string): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
-    const title = this.title(input.title, problems);
-    this.description(input.description, problems);
-    this.completed(input.completed, problems);
+    const due = this.due(input.due, problems);
+    const data: NewTask = {
+      title: this.title(input.title, problems),
+      description: this.description(input.description, problems) ?? null,
+      completed: this.completed(input.completed, problems) ?? false,
+      listId: this.reference('listId', input.listId, problems) ?? null,
+      parentId: this.reference('parentId', input.parentId, problems) ?? null,
+      priority: this.priority(input.priority, problems) ?? 'none',
+      tags: this.tagList(input.tags, problems) ?? [],
+      dueDate: due?.date ?? null,
+      dueTime: due?.time ?? null,
+      dueTimeZone: due?.timeZone ?? null,
+      recurrence: this.recurrence(input.recurrence, problems) ?? null,
+    };
+    if (data.recurrence !== null && data.dueDate === null && problems.length === 0) {
+      problems.push({ field: 'recurrence', message: 'needs a due' });
+    }
     this.throwIfAny(problems);
-    const data = { title, description: input.description ?? null, completed: input.completed ?? false };
-    if (idempotencyKey === undefined) return this.tasks.create(ownerId, data);
+    const options = { maxTasks: this.maxTasks, idempotencyKey };
+    if (idempotencyKey === undefined) return this.tasks.create(ownerId, data, options);
 
-    // The body as sent (before trimming) identifies the request; key order does not matter.
-    const requestHash = createHash('sha256')
-      .update(JSON.stringify([input.title, input.description, input.completed]))
-      .digest('hex');
+    // The body as sent (before trimming) identifies the request; member order does not matter.
+    const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
     const claim = await this.tasks.claimIdempotencyKey(ownerId, idempotencyKey, requestHash);
     if (claim.state === 'reused') throw new IdempotencyKeyReusedError();
     if (claim.state === 'in-progress') throw new IdempotencyKeyInProgressError();
     if (claim.state === 'done') return claim.task;
     if (Math.random() * SWEEP_EVERY < 1) this.sweepExpiredKeys();
     try {
-      return await this.tasks.create(ownerId, data, idempotencyKey);
+      return await this.tasks.create(ownerId, data, options);
     } catch (error) {
       await this.tasks.releaseIdempotencyKey(ownerId, idempotencyKey).catch(() => undefined);
       throw error;
@@ -100,6 +216,10 @@ export class TasksService {
     return this.tasks.findOne(ownerId, id);
   }
 
+  async tags(ownerId: string): Promise<TagCount[]> {
+    return this.tasks.tags(ownerId);
+  }
+
   async list(ownerId: string, request: ListRequest): Promise<TaskList> {
     const problems: FieldProblem[] = [];
     const limit = request.limit ?? DEFAULT_PAGE_SIZE;
@@ -112,42 +232,112 @@ export class TasksService {
     } else if (request.q?.includes('\u0000')) {
       problems.push({ field: 'q', message: NO_NUL });
     }
+    const filters: TaskFilters = { completed: request.completed, q: request.q };
+    if (request.listId !== undefined) {
+      if (request.listId === 'inbox' || UUID.test(request.listId))
+        filters.listId = request.listId.toLowerCase();
+      else problems.push({ field: 'listId', message: 'must be a list id or inbox' });
+    }
+    if (request.parentId !== undefined) {
+      if (request.parentId === 'none' || UUID.test(request.parentId))
+        filters.parentId = request.parentId.toLowerCase();
+      else problems.push({ field: 'parentId', message: 'must be a task id or none' });
+    }
+    if (request.tags !== undefined) {
+      const tags = new Set<string>();
+      for (const raw of request.tags) {
+        const tag = this.tag(raw);
+        if (tag === null) {
+          problems.push({ field: 'tag', message: this.tagRule() });
+          break;
+        }
+        tags.add(tag);
+      }
+      filters.tags = [...tags].sort();
+    }
+    if (request.priorities !== undefined) {
+      if (request.priorities.every((p) => (PRIORITIES as readonly string[]).includes(p))) {
+        filters.priorities = [...new Set(request.priorities as Priority[])].sort();
+      } else {
+        problems.push({ field: 'priority', message: `must be one of ${PRIORITIES.join(', ')}` });
+      }
+    }
+    for (const field of ['dueFrom', 'dueTo'] as const) {
+      const value = request[field];
+      if (value === undefined) continue;
+      if (isRealDate(value)) filters[field] = value;
+      else problems.push({ field, message: 'must be a date, YYYY-MM-DD' });
+    }
     this.throwIfAny(problems);
+    // A cursor is bound to the sort and to these filters (tags and priorities as sets).
+    const bound = canonicalJson(filters);
     const after =
-      request.cursor === undefined ? undefined : this.cursors.decode(ownerId, sort, request.cursor);
-    const page = await this.tasks.list(ownerId, {
-      completed: request.completed,
-      q: request.q,
-      sort,
-      limit,
-      after,
-    });
+      request.cursor === undefined ? undefined : this.cursors.decode(ownerId, sort, bound, request.cursor);
+    const page = await this.tasks.list(ownerId, { ...filters, sort, limit, after });
     return {
       items: page.items,
-      nextCursor: page.next ? this.cursors.encode(ownerId, sort, page.next) : null,
+      nextCursor: page.next ? this.cursors.encode(ownerId, sort, bound, page.next) : null,
     };
   }
 
-  async update(ownerId: string, id: string, patch: TaskPatch, ifMatch?: IfMatch): Promise<TaskRecord> {
+  async update(ownerId: string, id: string, input: TaskInput, ifMatch?: IfMatch): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
-    const changes: TaskPatch = {};
-    if (patch.title !== undefined) changes.title = this.title(patch.title, problems);
-    if (patch.description !== undefined) changes.description = this.description(patch.description, problems);
-    if (patch.completed !== undefined) changes.completed = this.completed(patch.completed, problems);
-    if (Object.keys(changes).length === 0 && problems.length === 0) {
-      problems.push({ field: 'body', message: 'must contain at least one of title, description, completed' });
+    const patch: TaskPatch = {};
+    const placement: PlacementChange = {};
+    if (Object.values(input).every((v) => v === undefined)) {
+      problems.push({ field: 'body', message: `must contain at least one of ${PATCH_FIELDS.join(', ')}` });
+    }
+    for (const field of ['title', 'completed', 'priority', 'tags'] as const) {
+      if (input[field] === null) problems.push({ field, message: 'must not be null' });
+    }
+    if (input.title !== undefined && input.title !== null) patch.title = this.title(input.title, problems);
+    if (input.description !== undefined) patch.description = this.description(input.description, problems);
+    if (input.completed !== undefined && input.completed !== null)
+      patch.completed = this.completed(input.completed, problems);
+    if (input.priority !== undefined && input.priority !== null)
+      patch.priority = this.priority(input.priority, problems);
+    if (input.tags !== undefined && input.tags !== null) patch.tags = this.tagList(input.tags, problems);
+    if (input.recurrence !== undefined) patch.recurrence = this.recurrence(input.recurrence, problems);
+    if (input.listId !== undefined) placement.listId = this.reference('listId', input.listId, problems);
+    if (input.parentId !== undefined)
+      placement.parentId = this.reference('parentId', input.parentId, problems);
+    let partialDue = false;
+    if (input.due === null) {
+      Object.assign(patch, { dueDate: null, dueTime: null, dueTimeZone: null });
+    } else if (input.due !== undefined) {
+      const members = this.dueMembers(input.due, problems);
+      if (members.date !== undefined) patch.dueDate = members.date;
+      if (members.time !== undefined) patch.dueTime = members.time;
+      if (members.timeZone !== undefined) patch.dueTimeZone = members.timeZone;
+      const given = Object.keys(members).length;
+      partialDue = given > 0 && given < 3;
     }
     this.throwIfAny(problems);
-    return this.tasks.update(ownerId, id, changes, ifMatch);
+    return this.tasks.update(ownerId, id, patch, { ifMatch, placement, partialDue });
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
     return this.tasks.delete(ownerId, id, ifMatch);
   }
 
+  async move(
+    ownerId: string,
+    id: string,
+    input: Record<string, unknown>,
+    ifMatch?: IfMatch,
+  ): Promise<TaskRecord> {
+    const problems: FieldProblem[] = [];
+    const request: MoveRequest = {};
+    if (input.listId !== undefined) request.listId = this.reference('listId', input.listId, problems);
+    if (input.parentId !== undefined) request.parentId = this.reference('parentId', input.parentId, problems);
+    if (input.after !== undefined) request.after = this.reference('after', input.after, problems);
+    this.throwIfAny(problems);
+    return this.tasks.move(ownerId, id, request, ifMatch);
+  }
+
   private title(raw: unknown, problems: FieldProblem[]): string {
     if (typeof raw !== 'string') {
-      problems.push({ field: 'title', message: 'must be a string' });
+      problems.push({ field: 'title', message: raw === undefined ? 'is required' : 'must be a string' });
       return '';
     }
     if (!raw.isWellFormed()) {
@@ -186,6 +376,134 @@ export class TasksService {
     if (raw === undefined || typeof raw === 'boolean') return raw;
     problems.push({ field: 'completed', message: 'must be true or false' });
     return undefined;
+  }
+
+  /** A list or task id in a body: null, or a UUID (lower-cased, as the database returns it). */
+  private reference(field: string, raw: unknown, problems: FieldProblem[]): string | null | undefined {
+    if (raw === undefined || raw === null) return raw;
+    if (typeof raw === 'string' && UUID.test(raw)) return raw.toLowerCase();
+    problems.push({ field, message: 'must be a UUID or null' });
+    return undefined;
+  }
+
+  private priority(raw: unknown, problems: FieldProblem[]): Priority | undefined {
+    if (raw === undefined) return undefined;
+    if ((PRIORITIES as readonly unknown[]).includes(raw)) return raw as Priority;
+    problems.push({ field: 'priority', message: `must be one of ${PRIORITIES.join(', ')}` });
+    return undefined;
+  }
+
+  /** Trimmed, lower-cased (toLowerCase, locale-independent), or null when it breaks the rule. */
+  private tag(raw: unknown): string | null {
+    if (typeof raw !== 'string' || !raw.isWellFormed()) return null;
+    const tag = raw.trim().toLowerCase();
+    const length = codePoints(tag);
+    return length >= 1 && length <= TAG_MAX_LENGTH && !CONTROL_CHARACTERS.test(tag) ? tag : null;
+  }
+
+  private tagRule(): string {
+    return `must be 1 to ${TAG_MAX_LENGTH} characters after trimming, without control characters`;
+  }
+
+  private tagList(raw: unknown, problems: FieldProblem[]): string[] | undefined {
+    if (raw === undefined) return undefined;
+    if (!Array.isArray(raw)) {
+      problems.push({ field: 'tags', message: 'must be an array of strings' });
+      return undefined;
+    }
+    if (raw.length > TAGS_MAX) {
+      problems.push({ field: 'tags', message: `must have at most ${TAGS_MAX} tags` });
+      return undefined;
+    }
+    const tags: string[] = [];
+    for (const [i, item] of raw.entries()) {
+      const tag = this.tag(item);
+      if (tag === null) {
+        problems.push({ field: `tags[${i}]`, message: this.tagRule() });
+      } else if (tags.includes(tag)) {
+        problems.push({
+          field: `tags[${i}]`,
+          message: 'repeats another tag (tags are compared lower-cased)',
+        });
+      } else {
+        tags.push(tag);
+      }
+    }
+    return tags;
+  }
+
+  /** A whole due (create, or PATCH of a task that has none): null, or all three members. */
+  private due(
+    raw: unknown,
+    problems: FieldProblem[],
+  ): { date: string; time: string | null; timeZone: string | null } | null | undefined {
+    if (raw === undefined || raw === null) return raw;
+    const members = this.dueMembers(raw, problems);
+    if (members.date === undefined || members.time === undefined || members.timeZone === undefined) {
+      if (typeof raw === 'object' && !Array.isArray(raw))
+        problems.push({ field: 'due', message: 'must have date, time and timeZone' });
+      return undefined;
+    }
+    if ((members.time === null) !== (members.timeZone === null)) {
+      problems.push({ field: 'due', message: 'must have both time and timeZone, or neither' });
+    }
+    return members as { date: string; time: string | null; timeZone: string | null };
+  }
+
+  /** The members of a due that are present, each checked on its own. */
+  private dueMembers(
+    raw: unknown,
+    problems: FieldProblem[],
+  ): { date?: string; time?: string | null; timeZone?: string | null } {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      problems.push({ field: 'due', message: 'must be an object with date, time and timeZone, or null' });
+      return {};
+    }
+    const due = raw as DueInput & Record<string, unknown>;
+    const members: { date?: string; time?: string | null; timeZone?: string | null } = {};
+    for (const key of Object.keys(due)) {
+      if (!['date', 'time', 'timeZone'].includes(key))
+        problems.push({ field: `due.${key}`, message: 'is not allowed' });
+    }
+    if (due.date !== undefined) {
+      if (typeof due.date === 'string' && isRealDate(due.date)) members.date = due.date;
+      else
+        problems.push({
+          field: 'due.date',
+          message: 'must be a calendar date from 1900-01-01 to 9999-12-31, YYYY-MM-DD',
+        });
+    }
+    if (due.time !== undefined) {
+      if (due.time === null || (typeof due.time === 'string' && TIME.test(due.time))) members.time = due.time;
+      else problems.push({ field: 'due.time', message: 'must be HH:MM from 00:00 to 23:59, or null' });
+    }
+    if (due.timeZone !== undefined) {
+      if (due.timeZone === null || (typeof due.timeZone === 'string' && isTimeZone(due.timeZone)))
+        members.timeZone = due.timeZone;
+      else
+        problems.push({
+          field: 'due.timeZone',
+          message: 'must be an IANA time-zone name such as Europe/Berlin, or null',
+        });
+    }
+    if (
+      members.time !== undefined &&
+      members.timeZone !== undefined &&
+      (members.time === null) !== (members.timeZone === null)
+    ) {
+      problems.push({ field: 'due', message: 'must have both time and timeZone, or neither' });
+    }
+    return members;
+  }
+
+  private recurrence(raw: unknown, problems: FieldProblem[]): string | null | undefined {
+    if (raw === undefined || raw === null) return raw;
+    if (typeof raw !== 'string') {
+      problems.push({ field: 'recurrence', message: 'must be a string or null' });
+      return undefined;
+    }
+    for (const message of recurrenceProblems(raw)) problems.push({ field: 'recurrence', message });
+    return raw;
   }
 
   private throwIfAny(problems: FieldProblem[]): void {

@@ -81,22 +81,44 @@ export function expectValidationProblem(
 export interface TaskJson {
   id: string;
   userId: string;
+  listId: string | null;
+  parentId: string | null;
   title: string;
   description: string | null;
   completed: boolean;
+  completedAt: string | null;
+  priority: 'none' | 'low' | 'medium' | 'high';
+  tags: string[];
+  due: { date: string; time: string | null; timeZone: string | null } | null;
+  recurrence: string | null;
+  position: string;
   createdAt: string;
   updatedAt: string;
   version: number;
 }
 
-/** Exactly the eight fields of the contract's Task, with their formats. */
+/** Exactly the sixteen fields of the contract's Task, with their formats. */
 export function expectTaskShape(task: unknown): asserts task is TaskJson {
+  const t = (task ?? {}) as Partial<TaskJson>;
+  const nullOr = (value: unknown, matcher: unknown) => (value === null ? null : matcher);
   expect(task).toEqual({
     id: expect.stringMatching(UUID_RE),
     userId: expect.any(String),
+    listId: nullOr(t.listId, expect.stringMatching(UUID_RE)),
+    parentId: nullOr(t.parentId, expect.stringMatching(UUID_RE)),
     title: expect.any(String),
-    description: task && (task as TaskJson).description === null ? null : expect.any(String),
+    description: nullOr(t.description, expect.any(String)),
     completed: expect.any(Boolean),
+    completedAt: nullOr(t.completedAt, expect.stringMatching(ISO_MS)),
+    priority: expect.stringMatching(/^(none|low|medium|high)$/),
+    tags: expect.any(Array),
+    due: nullOr(t.due, {
+      date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+      time: nullOr(t.due?.time, expect.stringMatching(/^\d{2}:\d{2}$/)),
+      timeZone: nullOr(t.due?.timeZone, expect.any(String)),
+    }),
+    recurrence: nullOr(t.recurrence, expect.any(String)),
+    position: expect.stringMatching(/^[\x21-\x7e]{1,64}$/),
     createdAt: expect.stringMatching(ISO_MS),
     updatedAt: expect.stringMatching(ISO_MS),
     version: expect.any(Number),

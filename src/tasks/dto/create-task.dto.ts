@@ -1,5 +1,7 @@
 import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
-import { IsBoolean, IsDefined, IsOptional, IsString } from 'class-validator';
+import { Allow, IsBoolean, IsDefined, IsOptional, IsString } from 'class-validator';
+import type { DueDto } from './due.dto.js';
+import { TASK_FIELD_DOCS } from './task-fields.js';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
 // Types are checked here; lengths (in code points, after trimming) by TasksService.
@@ -37,4 +39,29 @@ export class CreateTaskDto {
   @IsOptional()
   @IsBoolean({ message: 'must be true or false' })
   completed?: boolean;
+
+  // The 1.1 fields: their rules are TasksService's (nested and cross-field).
+  @ApiProperty(TASK_FIELD_DOCS.listId)
+  @Allow()
+  listId?: string | null;
+
+  @ApiProperty(TASK_FIELD_DOCS.parentId)
+  @Allow()
+  parentId?: string | null;
+
+  @ApiProperty(TASK_FIELD_DOCS.priority)
+  @Allow()
+  priority?: string;
+
+  @ApiProperty(TASK_FIELD_DOCS.tags)
+  @Allow()
+  tags?: string[];
+
+  @ApiProperty(TASK_FIELD_DOCS.due)
+  @Allow()
+  due?: DueDto | null;
+
+  @ApiProperty(TASK_FIELD_DOCS.recurrence)
+  @Allow()
+  recurrence?: string | null;
 }

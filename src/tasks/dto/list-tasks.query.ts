@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { Allow, IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { PRIORITIES } from '../task.entity.js';
 import { TASK_SORTS } from '../task.types.js';
 
 /**
@@ -26,9 +27,69 @@ export class ListTasksQuery {
 
   @ApiProperty({
     required: false,
+    description: 'A list id, or `inbox` for tasks in no list. A list that is not yours gives an empty page.',
+    example: 'inbox',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be given once' })
+  listId?: string;
+
+  @ApiProperty({
+    required: false,
+    description: 'A task id (only its subtasks), or `none` (only top-level tasks). Absent: every level.',
+    example: 'none',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be given once' })
+  parentId?: string;
+
+  // Repeatable: `string` once, `string[]` when repeated; TasksService normalises both.
+  @ApiProperty({
+    required: false,
+    type: [String],
+    description: 'Repeatable: only tasks carrying every given tag (compared trimmed and lower-cased).',
+    example: ['errands'],
+  })
+  @Allow()
+  tag?: string | string[];
+
+  @ApiProperty({
+    required: false,
+    type: [String],
+    enum: PRIORITIES,
+    description: 'Repeatable: only tasks with any of the given priorities.',
+    example: ['high'],
+  })
+  @Allow()
+  priority?: string | string[];
+
+  @ApiProperty({
+    required: false,
+    format: 'date',
+    description: 'Only tasks whose due.date is on or after this date (excludes tasks without a due).',
+    example: '2026-12-01',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be given once' })
+  dueFrom?: string;
+
+  @ApiProperty({
+    required: false,
+    format: 'date',
+    description: 'Only tasks whose due.date is on or before this date (excludes tasks without a due).',
+    example: '2026-12-31',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be given once' })
+  dueTo?: string;
+
+  @ApiProperty({
+    required: false,
     enum: TASK_SORTS,
     default: '-createdAt',
-    description: 'Sort key; `-` for descending. Titles sort by Unicode code point.',
+    description:
+      'Sort key; `-` for descending. Titles sort by Unicode code point; `due` by date, all-day before timed, ' +
+      'tasks without a due last in both directions; `priority` none < low < medium < high; `position` is the manual order.',
     example: '-createdAt',
   })
   @IsOptional()
@@ -50,7 +111,8 @@ export class ListTasksQuery {
 
   @ApiProperty({
     required: false,
-    description: 'The nextCursor of the previous page (opaque, signed; only valid with the same sort).',
+    description:
+      'The nextCursor of the previous page (opaque, signed; only valid with the same sort and filters).',
   })
   @IsOptional()
   @IsString({ message: 'must be given once' })

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
-import { IsBoolean, IsString, ValidateIf } from 'class-validator';
+import { Allow, IsBoolean, IsString, ValidateIf } from 'class-validator';
+import type { DueDto } from './due.dto.js';
+import { TASK_FIELD_DOCS } from './task-fields.js';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
 /**
@@ -12,7 +14,7 @@ import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
   name: 'UpdateTask',
   description:
     'JSON Merge Patch: a non-empty subset of the fields. An absent field is unchanged; ' +
-    '`description: null` clears it. Any other field is refused with 400.',
+    'null clears description, listId, parentId, due and recurrence. Any other field is refused with 400.',
   additionalProperties: false,
   minProperties: 1,
 } as ApiSchemaOptions)
@@ -44,4 +46,43 @@ export class UpdateTaskDto {
   @ValidateIf((dto: UpdateTaskDto) => dto.completed !== undefined)
   @IsBoolean({ message: 'must be true or false' })
   completed?: boolean;
+
+  @ApiProperty({
+    ...TASK_FIELD_DOCS.listId,
+    description: `${TASK_FIELD_DOCS.listId.description} A task that changes list or parent goes last among its new siblings and takes its subtasks along.`,
+  })
+  @Allow()
+  listId?: string | null;
+
+  @ApiProperty({
+    ...TASK_FIELD_DOCS.parentId,
+    description: `${TASK_FIELD_DOCS.parentId.description} Absent: unchanged.`,
+  })
+  @Allow()
+  parentId?: string | null;
+
+  @ApiProperty({ ...TASK_FIELD_DOCS.priority, description: 'null is refused.' })
+  @Allow()
+  priority?: string;
+
+  @ApiProperty({
+    ...TASK_FIELD_DOCS.tags,
+    description: `${TASK_FIELD_DOCS.tags.description} Replaced as a whole; null is refused.`,
+  })
+  @Allow()
+  tags?: string[];
+
+  @ApiProperty({
+    ...TASK_FIELD_DOCS.due,
+    description:
+      'Merged member by member (RFC 7396): {"time": "10:00", "timeZone": "UTC"} gives an all-day task a time, ' +
+      '{"time": null, "timeZone": null} makes it all day, null removes the due. On a task without a due, all ' +
+      'three members are needed.',
+  })
+  @Allow()
+  due?: Partial<DueDto> | null;
+
+  @ApiProperty(TASK_FIELD_DOCS.recurrence)
+  @Allow()
+  recurrence?: string | null;
 }

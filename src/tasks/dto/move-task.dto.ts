@@ -1,0 +1,45 @@
+import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
+import { Allow } from 'class-validator';
+
+// @nestjs/swagger copies every ApiSchema option into the schema, though its type only names `name` and `description`.
+@ApiSchema({
+  name: 'MoveTask',
+  description:
+    'Where the task goes; {} moves it last among its current siblings. Any other field is refused with 400.',
+  additionalProperties: false,
+} as ApiSchemaOptions)
+export class MoveTaskDto {
+  @ApiProperty({
+    required: false,
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      "The target list (null: the inbox). Absent: the task's list, or the parent's when parentId is given.",
+  })
+  @Allow()
+  listId?: string | null;
+
+  @ApiProperty({
+    required: false,
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'The target parent (null: top level). Absent: the current parent when the list stays the same, else top level.',
+  })
+  @Allow()
+  parentId?: string | null;
+
+  @ApiProperty({
+    required: false,
+    type: String,
+    format: 'uuid',
+    nullable: true,
+    description:
+      'Absent: last among the target siblings; null: first; an id: directly after that sibling ' +
+      '(422 REFERENCE_NOT_FOUND when it is not one).',
+  })
+  @Allow()
+  after?: string | null;
+}
