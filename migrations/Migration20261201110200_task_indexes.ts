@@ -26,7 +26,6 @@ const INDEXES: [string, string][] = [
     'tasks_user_due_idx',
     `create index concurrently "tasks_user_due_idx" on "tasks" ("user_id", "due_key", "id")`,
   ],
-  ['tasks_tags_idx', `create index concurrently "tasks_tags_idx" on "tasks" using gin ("tags")`],
 ];
 
 // The integer keys of the fractional-indexing package, in its own order:

@@ -47,6 +47,12 @@ export class Placeholders<N extends string> implements Params<N> {
 export interface Statement {
   text: string;
   values: unknown[];
+  /**
+   * False for a statement that must be planned for its values every time:
+   * it runs unnamed rather than as a prepared statement, which PostgreSQL may
+   * run with a generic plan.
+   */
+  prepared?: boolean;
 }
 
 /** A statement whose text is fixed once built, with named values to bind on each call. */

@@ -78,7 +78,7 @@ export class SqlRunner {
   }
 }
 
-async function query<R>(on: Pool | PoolClient, { text, values }: Statement): Promise<R[]> {
-  const result = await on.query({ name: statementName(text), text, values });
+async function query<R>(on: Pool | PoolClient, { text, values, prepared = true }: Statement): Promise<R[]> {
+  const result = await on.query({ name: prepared ? statementName(text) : undefined, text, values });
   return result.rows as R[];
 }

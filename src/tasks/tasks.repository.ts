@@ -112,6 +112,19 @@ interface References {
   hasChildren: boolean;
 }
 
+/** What decides the text of a list statement. */
+interface ListShape {
+  sort: TaskSort;
+  cursor: 'first' | 'key' | 'nulls';
+  list: 'any' | 'inbox' | 'id';
+  parent: 'any' | 'none' | 'id';
+  completed: boolean;
+  q: boolean;
+  tags: boolean;
+  priorities: boolean;
+  range: boolean;
+}
+
 type ListParam =
   | 'owner'
   | 'completed'
@@ -291,12 +304,21 @@ export class TasksRepository {
 
   /**
    * The list statement, public so that its plan can be checked against the
-   * indexes (test/schema.int-spec.ts). Its shape (the text) depends on the
-   * sort, whether a cursor is given (and, for the due sorts, whether it points
-   * into the tasks without a due), and on the list, parent and due-range
-   * filters, which decide the index; the other filters are written as
-   * `(value is null or condition)` so they do not multiply the shapes: at most
-   * 11 × 3 × 3 × 3 × 2 texts, each built once.
+   * indexes (test/schema.int-spec.ts). Its text (its shape) depends on the
+   * sort, on whether a cursor is given (and, for the due sorts, whether it
+   * points into the tasks without a due), and on which filters are given:
+   * each filter is in the text only when given, because a prepared statement
+   * may run with a generic plan, and a `($n is null or …)` predicate makes
+   * the planner guess one row and sort all of the owner's tasks. The shapes are
+   * bounded (24 sort/cursor combinations × 2⁵ × 3 × 3 filter combinations) and
+   * each is built once, on first use.
+   *
+   * A tag filter, and a due range under another sort than due, run unprepared
+   * (planned for their values each time): a generic plan assumes an average
+   * owner and a selective filter, and would read the owner's rows through the
+   * primary key and sort them all; a custom plan sees the owner's real count
+   * and reads the sort's index, filtering as it goes (test/schema.int-spec.ts
+   * checks both kinds of plan).
    */
   listStatement(ownerId: string, query: ListQuery): Statement {
     if (!Object.hasOwn(SORTS, query.sort)) throw ValidationError.field('sort', 'is not a known sort');
@@ -305,27 +327,35 @@ export class TasksRepository {
     const sort = SORTS[query.sort];
     const after = query.after;
     if (after && !validKey(sort.key, after)) throw ValidationError.field('cursor', 'is not a valid cursor');
-    const listShape = query.listId === undefined ? 'any' : query.listId === 'inbox' ? 'inbox' : 'id';
-    const parentShape = query.parentId === undefined ? 'any' : query.parentId === 'none' ? 'none' : 'id';
-    const range = query.dueFrom !== undefined || query.dueTo !== undefined;
-    const cursor = !after ? 'first' : after.key === null ? 'nulls' : 'key';
-    const shape = [query.sort, cursor, listShape, parentShape, range].join('|');
-    let built = this.listTexts.get(shape);
+    const shape: ListShape = {
+      sort: query.sort,
+      cursor: !after ? 'first' : after.key === null ? 'nulls' : 'key',
+      list: query.listId === undefined ? 'any' : query.listId === 'inbox' ? 'inbox' : 'id',
+      parent: query.parentId === undefined ? 'any' : query.parentId === 'none' ? 'none' : 'id',
+      completed: query.completed !== undefined,
+      q: query.q !== undefined,
+      tags: query.tags !== undefined && query.tags.length > 0,
+      priorities: query.priorities !== undefined && query.priorities.length > 0,
+      range: query.dueFrom !== undefined || query.dueTo !== undefined,
+    };
+    const key = Object.values(shape).join('|');
+    let built = this.listTexts.get(key);
     if (!built) {
-      built = this.buildList(query.sort, cursor, listShape, parentShape, range);
-      this.listTexts.set(shape, built);
+      built = this.buildList(shape);
+      this.listTexts.set(key, built);
     }
     return {
       text: built.text,
+      prepared: !shape.tags && !(shape.range && sort.key !== 'dueKey'),
       values: built.params.values({
         owner: ownerId,
         completed: query.completed ?? null,
         // LIKE wildcards in q are literal.
         pattern: query.q === undefined ? null : `%${query.q.replace(/[\\%_]/g, '\\$&')}%`,
-        tags: query.tags?.length ? query.tags : null,
-        priorities: query.priorities?.length ? query.priorities : null,
-        list: listShape === 'id' ? query.listId : null,
-        parent: parentShape === 'id' ? query.parentId : null,
+        tags: query.tags ?? null,
+        priorities: query.priorities ?? null,
+        list: query.listId ?? null,
+        parent: query.parentId ?? null,
         // Due keys are local timestamps: a date's tasks lie in [date 00:00, next date 00:00).
         dueFrom: query.dueFrom ?? '-infinity',
         dueTo: query.dueTo ?? 'infinity',
@@ -336,77 +366,67 @@ export class TasksRepository {
     };
   }
 
-  private buildList(
-    sortName: TaskSort,
-    cursor: 'first' | 'key' | 'nulls',
-    listShape: 'any' | 'inbox' | 'id',
-    parentShape: 'any' | 'none' | 'id',
-    range: boolean,
-  ) {
+  private buildList(shape: ListShape) {
     const t = this.t;
     const p = new Placeholders<ListParam>();
-    const sort = SORTS[sortName];
+    const sort = SORTS[shape.sort];
     const col = (prop: Column<Task>) => t.ref(prop, 't');
     const dir = sort.descending ? 'desc' : 'asc';
     const cmp = sort.descending ? '<' : '>';
-    const where = [
-      `${col('userId')} = ${p.$('owner')}`,
-      `(${p.$('completed', 'boolean')} is null or ${col('completed')} = ${p.$('completed')})`,
+    const where = [`${col('userId')} = ${p.$('owner')}`];
+    if (shape.completed) where.push(`${col('completed')} = ${p.$('completed', 'boolean')}`);
+    if (shape.q) {
       // lower() under an ICU collation folds case for all of Unicode, not just
       // ASCII as the column's "C" collation would.
-      `(${p.$('pattern', 'text')} is null or lower(${col('title')} collate "und-x-icu") ` +
-        `like lower(${p.$('pattern')} collate "und-x-icu"))`,
-      `(${p.$('tags', 'text[]')} is null or ${col('tags')} @> ${p.$('tags')})`,
-      `(${p.$('priorities', 'task_priority[]')} is null or ${col('priority')} = any(${p.$('priorities')}))`,
-    ];
-    if (listShape === 'inbox') where.push(`${col('listId')} is null`);
-    if (listShape === 'id') where.push(`${col('listId')} = ${p.$('list', 'uuid')}`);
-    if (parentShape === 'none') where.push(`${col('parentId')} is null`);
-    if (parentShape === 'id') where.push(`${col('parentId')} = ${p.$('parent', 'uuid')}`);
-    if (range) {
+      where.push(
+        `lower(${col('title')} collate "und-x-icu") like lower(${p.$('pattern', 'text')} collate "und-x-icu")`,
+      );
+    }
+    if (shape.tags) where.push(`${col('tags')} @> ${p.$('tags', 'text[]')}`);
+    if (shape.priorities) where.push(`${col('priority')} = any(${p.$('priorities', 'task_priority[]')})`);
+    if (shape.list === 'inbox') where.push(`${col('listId')} is null`);
+    if (shape.list === 'id') where.push(`${col('listId')} = ${p.$('list', 'uuid')}`);
+    if (shape.parent === 'none') where.push(`${col('parentId')} is null`);
+    if (shape.parent === 'id') where.push(`${col('parentId')} = ${p.$('parent', 'uuid')}`);
+    if (shape.range && sort.key === 'dueKey') {
+      // The due sorts read the range straight off their index.
       where.push(
         `${col('dueKey')} >= ${p.$('dueFrom', 'date')} and ${col('dueKey')} < ${p.$('dueTo', 'date')} + 1`,
       );
+    } else if (shape.range) {
+      // Other sorts filter the range on their own index's scan. On due_key the
+      // range would tempt a generic plan into reading it from the due index
+      // and sorting every match: a generic plan assumes an average owner.
+      where.push(`${col('dueDate')} between ${p.$('dueFrom', 'date')} and ${p.$('dueTo', 'date')}`);
     }
     const select = (conditions: string[], orderBy: string) =>
       `select ${t.selectList('t')} from ${t.table} t where ${conditions.join(' and ')} ` +
       `order by ${orderBy} limit ${p.$('limit')}`;
     // Registered only where used: a placeholder no statement uses has no type.
-    const afterKey = () => `${p.$('afterKey')}::${KEY_CASTS[sort.key]}`;
+    const keyset = (column: string) =>
+      `(${column}, ${col('id')}) ${cmp} (${p.$('afterKey')}::${KEY_CASTS[sort.key]}, ${p.$('afterId', 'uuid')})`;
 
     if (sort.key !== 'dueKey') {
-      const keyset =
-        cursor === 'key'
-          ? [`(${col(sort.key)}, ${col('id')}) ${cmp} (${afterKey()}, ${p.$('afterId', 'uuid')})`]
-          : [];
-      return {
-        text: select([...where, ...keyset], `${col(sort.key)} ${dir}, ${col('id')} ${dir}`),
-        params: p,
-      };
+      const conditions = shape.cursor === 'key' ? [...where, keyset(col(sort.key))] : where;
+      return { text: select(conditions, `${col(sort.key)} ${dir}, ${col('id')} ${dir}`), params: p };
     }
     // Tasks without a due come last in both directions, which one index scan
     // cannot give (a B-tree read backwards puts nulls first): the tasks with a
     // due are read first, then those without, each in index order, and the
     // union stops as soon as the page is full.
     const dated = select(
-      [
-        ...where,
-        `${col('dueKey')} is not null`,
-        ...(cursor === 'key'
-          ? [`(${col('dueKey')}, ${col('id')}) ${cmp} (${afterKey()}, ${p.$('afterId', 'uuid')})`]
-          : []),
-      ],
+      [...where, `${col('dueKey')} is not null`, ...(shape.cursor === 'key' ? [keyset(col('dueKey'))] : [])],
       `${col('dueKey')} ${dir}, ${col('id')} ${dir}`,
     );
     const undated = select(
       [
         ...where,
         `${col('dueKey')} is null`,
-        ...(cursor === 'nulls' ? [`${col('id')} ${cmp} ${p.$('afterId', 'uuid')}`] : []),
+        ...(shape.cursor === 'nulls' ? [`${col('id')} ${cmp} ${p.$('afterId', 'uuid')}`] : []),
       ],
       `${col('id')} ${dir}`,
     );
-    const parts = range ? [dated] : cursor === 'nulls' ? [undated] : [dated, undated];
+    const parts = shape.range ? [dated] : shape.cursor === 'nulls' ? [undated] : [dated, undated];
     const text =
       parts.length === 1
         ? parts[0]
