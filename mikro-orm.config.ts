@@ -12,5 +12,6 @@ export default async () => {
   const env = validateEnvironmentOrExit(DatabaseEnvironment);
   // An embedded server started here is stopped by its exit hook when the CLI exits.
   const { url } = await resolveDatabaseUrl(env);
-  return buildOrmOptions(url, env);
+  // The CLI's connections run migrations: no statement timeout, a lock timeout.
+  return buildOrmOptions(url, env, { migrating: true });
 };

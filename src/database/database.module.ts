@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { MikroORM as PostgreSqlMikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import {
   Inject,
   Injectable,
@@ -13,11 +13,20 @@ import { ConfigService } from '@nestjs/config';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { DatabaseConnectionError } from './data-layer.errors.js';
 import { describeDatabaseUrl, resolveDatabaseUrl, type DatabaseTarget } from './database-url.js';
-import { buildOrmOptions } from './orm-options.js';
+import { buildOrmOptions, type DatabaseSettings } from './orm-options.js';
 
 export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
 
 type Config = ConfigService<EnvironmentVariables, true>;
+
+function databaseSettings(config: Config): DatabaseSettings {
+  return {
+    DB_POOL_MAX: config.get('DB_POOL_MAX', { infer: true }),
+    DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
+    DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
+    DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
+  };
+}
 
 /** Which PostgreSQL the service uses: DATABASE_URL, or the development embedded one it starts. */
 @Module({
@@ -54,7 +63,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly config: ConfigService<EnvironmentVariables, true>,
+    private readonly config: Config,
     @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
   ) {}
 
@@ -73,8 +82,16 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     const migrate =
       this.target.embedded !== undefined || this.config.get('DB_MIGRATE_ON_START', { infer: true });
     if (migrate) {
-      const applied = await this.orm.migrator.up();
-      if (applied.length > 0) this.logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+      // On connections of their own, without the requests' statement timeout
+      // (see buildOrmOptions), then closed.
+      const options = buildOrmOptions(this.target.url, databaseSettings(this.config), { migrating: true });
+      const migrator = await PostgreSqlMikroORM.init(options);
+      try {
+        const applied = await migrator.migrator.up();
+        if (applied.length > 0) this.logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+      } finally {
+        await migrator.close();
+      }
     }
     const kind = this.target.embedded ? 'embedded PostgreSQL' : 'PostgreSQL';
     const dataDir = this.target.embedded
@@ -108,12 +125,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       imports: [DatabaseTargetModule],
       inject: [ConfigService, DATABASE_TARGET],
       useFactory: (config: Config, target: DatabaseTarget) => ({
-        ...buildOrmOptions(target.url, {
-          DB_POOL_MAX: config.get('DB_POOL_MAX', { infer: true }),
-          DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
-          DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
-          DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
-        }),
+        ...buildOrmOptions(target.url, databaseSettings(config)),
         // No per-request fork of the EntityManager: TasksRepository only runs
         // statements on the connection's pg pool, which never touches an identity map, so
         // a fork per request would be pure cost (it showed in the benchmark's

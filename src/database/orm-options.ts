@@ -12,11 +12,23 @@ export type DatabaseSettings = Pick<
   'DB_POOL_MAX' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_IDLE_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'
 >;
 
+/** How long a migration's DDL may wait for a lock before it gives up (and can simply be run again). */
+const MIGRATION_LOCK_TIMEOUT_MS = 5_000;
+
 /**
  * The one MikroORM configuration, used by the app (DatabaseModule), the CLI
  * (mikro-orm.config.ts) and the tests, so none of them can drift.
+ *
+ * `migrating` is for the connections that run migrations: no statement
+ * timeout (building an index on a million tasks takes longer than any request
+ * may), but a lock timeout, so DDL that waits behind a long transaction gives
+ * up instead of queueing every writer behind it.
  */
-export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): Options {
+export function buildOrmOptions(
+  clientUrl: string,
+  settings: DatabaseSettings,
+  { migrating = false }: { migrating?: boolean } = {},
+): Options {
   return defineConfig({
     clientUrl,
     entities: [Task, List, Owner, IdempotencyKey],
@@ -29,7 +41,8 @@ export function buildOrmOptions(clientUrl: string, settings: DatabaseSettings): 
     pool: { min: 0, max: settings.DB_POOL_MAX, idleTimeoutMillis: settings.DB_IDLE_TIMEOUT_MS },
     driverOptions: {
       connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
-      statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS,
+      statement_timeout: migrating ? 0 : settings.DB_STATEMENT_TIMEOUT_MS,
+      ...(migrating ? { lock_timeout: MIGRATION_LOCK_TIMEOUT_MS } : {}),
       application_name: 'tasks-service',
     },
     migrations: {

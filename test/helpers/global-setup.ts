@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
   const template = `${TEST_DATABASE_PREFIX}${runId}_template`;
   try {
     await adminQuery(server.url, `create database "${template}"`);
-    const orm = await openOrm(withDatabase(server.url, template));
+    const orm = await openOrm(withDatabase(server.url, template), {}, { migrating: true });
     try {
       await orm.migrator.up();
     } finally {

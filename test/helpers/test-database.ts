@@ -85,8 +85,12 @@ async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   }
 }
 
-export function openOrm(url: string, settings: Partial<DatabaseSettings> = {}): Promise<MikroORM> {
-  const options = buildOrmOptions(url, { ...testSettings, ...settings });
+export function openOrm(
+  url: string,
+  settings: Partial<DatabaseSettings> = {},
+  { migrating = false }: { migrating?: boolean } = {},
+): Promise<MikroORM> {
+  const options = buildOrmOptions(url, { ...testSettings, ...settings }, { migrating });
   // The migrator's progress lines are for operators, not for test output.
   return MikroORM.init({ ...options, migrations: { ...options.migrations, silent: true } });
 }
