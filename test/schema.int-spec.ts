@@ -241,12 +241,13 @@ describe('tasks schema', () => {
       try {
         await client.query(`set plan_cache_mode = ${mode}`);
         await client.query(`prepare list_plan as ${statement.text}`);
+        // The bound values are strings, numbers, booleans, null and arrays of strings.
         const literal = (v: unknown): string =>
           v === null
             ? 'null'
             : Array.isArray(v)
-              ? client.escapeLiteral(`{${v.map((x) => `"${String(x)}"`).join(',')}}`)
-              : client.escapeLiteral(String(v));
+              ? client.escapeLiteral(`{${(v as string[]).map((x) => `"${x}"`).join(',')}}`)
+              : client.escapeLiteral(String(v as string | number | boolean));
         const { rows } = await client.query(
           `explain (analyze, format json) execute list_plan(${statement.values.map(literal).join(', ')})`,
         );

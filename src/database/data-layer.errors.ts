@@ -45,8 +45,11 @@ export class ValidationError extends DataLayerError {
 export class VersionConflictError extends DataLayerError {
   readonly code = 'PRECONDITION_FAILED';
 
-  constructor(readonly currentVersion?: number) {
-    super('The task has been changed since the given version');
+  constructor(
+    readonly currentVersion?: number,
+    resource: 'task' | 'list' = 'task',
+  ) {
+    super(`The ${resource} has been changed since the given version`);
   }
 }
 

@@ -63,7 +63,8 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly config: Config,
+    // The full type, not the Config alias: Nest injects by the emitted class.
+    private readonly config: ConfigService<EnvironmentVariables, true>,
     @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
   ) {}
 

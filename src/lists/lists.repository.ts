@@ -111,7 +111,7 @@ export class ListsRepository {
     if (versions === null) throw new ListNotFoundError();
     const rows = await this.sql.run<ListRecord>(this.statements.findOne.bind({ id, owner: ownerId }));
     if (rows.length === 0) throw new ListNotFoundError();
-    throw new VersionConflictError(rows[0].version);
+    throw new VersionConflictError(rows[0].version, 'list');
   }
 }
 

@@ -19,6 +19,9 @@ export type ServerSet = 'id' | 'createdAt' | 'updatedAt' | 'version' | 'complete
 /** A new task as the repository writes it: every column the service decides, already validated. */
 export type NewTask = Omit<TaskRecord, ServerSet | 'userId'>;
 
+/** A create as the service hands it over: listId and parentId absent when not sent (a parentId alone means its list). */
+export type NewTaskInput = Omit<NewTask, 'listId' | 'parentId'> & PlacementChange;
+
 /** The columns a PATCH can set, each optional; `due` is merged member by member. */
 export type TaskPatch = Partial<Omit<NewTask, 'listId' | 'parentId'>>;
 

@@ -28,7 +28,7 @@ import {
   type KeysetPosition,
   type ListQuery,
   type MoveRequest,
-  type NewTask,
+  type NewTaskInput,
   type Placement,
   type PlacementChange,
   type TagCount,
@@ -183,7 +183,7 @@ export class TasksRepository {
    */
   async create(
     ownerId: string,
-    data: NewTask,
+    data: NewTaskInput,
     { maxTasks, idempotencyKey }: { maxTasks: number; idempotencyKey?: string },
   ): Promise<TaskRecord> {
     const placement = await this.placement(

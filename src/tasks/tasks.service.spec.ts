@@ -31,8 +31,8 @@ const task: TaskRecord = {
 const DEFAULTS = {
   description: null,
   completed: false,
-  listId: null,
-  parentId: null,
+  listId: undefined,
+  parentId: undefined,
   priority: 'none',
   tags: [],
   dueDate: null,

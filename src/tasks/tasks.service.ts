@@ -24,7 +24,7 @@ import {
   UUID,
   type IfMatch,
   type MoveRequest,
-  type NewTask,
+  type NewTaskInput,
   type PlacementChange,
   type TagCount,
   type TaskFilters,
@@ -169,12 +169,12 @@ export class TasksService {
   async create(ownerId: string, input: TaskInput, idempotencyKey?: string): Promise<TaskRecord> {
     const problems: FieldProblem[] = [];
     const due = this.due(input.due, problems);
-    const data: NewTask = {
+    const data: NewTaskInput = {
       title: this.title(input.title, problems),
       description: this.description(input.description, problems) ?? null,
       completed: this.completed(input.completed, problems) ?? false,
-      listId: this.reference('listId', input.listId, problems) ?? null,
-      parentId: this.reference('parentId', input.parentId, problems) ?? null,
+      listId: this.reference('listId', input.listId, problems),
+      parentId: this.reference('parentId', input.parentId, problems),
       priority: this.priority(input.priority, problems) ?? 'none',
       tags: this.tagList(input.tags, problems) ?? [],
       dueDate: due?.date ?? null,
