@@ -247,7 +247,7 @@ describe('tasks schema', () => {
             ? 'null'
             : Array.isArray(v)
               ? client.escapeLiteral(`{${(v as string[]).map((x) => `"${x}"`).join(',')}}`)
-              : client.escapeLiteral(String(v as string | number | boolean));
+              : client.escapeLiteral(String(v));
         const { rows } = await client.query(
           `explain (analyze, format json) execute list_plan(${statement.values.map(literal).join(', ')})`,
         );

@@ -89,7 +89,8 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       const migrator = await PostgreSqlMikroORM.init(options);
       try {
         const applied = await migrator.migrator.up();
-        if (applied.length > 0) this.logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+        if (applied.length > 0)
+          this.logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
       } finally {
         await migrator.close();
       }
