@@ -242,12 +242,12 @@ describe('tasks schema', () => {
         await client.query(`set plan_cache_mode = ${mode}`);
         await client.query(`prepare list_plan as ${statement.text}`);
         // The bound values are strings, numbers, booleans, null and arrays of strings.
-        const literal = (v: unknown): string =>
-          v === null
-            ? 'null'
-            : Array.isArray(v)
-              ? client.escapeLiteral(`{${(v as string[]).map((x) => `"${x}"`).join(',')}}`)
-              : client.escapeLiteral(String(v));
+        const literal = (v: unknown): string => {
+          if (v === null) return 'null';
+          if (Array.isArray(v))
+            return client.escapeLiteral(`{${(v as string[]).map((x) => `"${x}"`).join(',')}}`);
+          return client.escapeLiteral(typeof v === 'string' ? v : JSON.stringify(v));
+        };
         const { rows } = await client.query(
           `explain (analyze, format json) execute list_plan(${statement.values.map(literal).join(', ')})`,
         );

@@ -2,7 +2,9 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiResponse, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 
 const EXAMPLE_REQUEST_ID = '8f1c2b7e-4a57-4c1e-9a43-2f1a8c110b6f';
-const EXAMPLE_TASK_URL = '/api/v1/tasks/0b6f7c2e-5d0c-4f6e-9a43-9a2f3f1a8c11';
+/** The ids of the document's examples. */
+export const EXAMPLE_TASK_ID = '0b6f7c2e-5d0c-4f6e-9a43-9a2f3f1a8c11';
+export const EXAMPLE_LIST_ID = '5d0c0b6f-7c2e-4f6e-9a43-9a2f3f1a8c11';
 
 @ApiSchema({ name: 'FieldProblem', description: 'What is wrong with one field, header or parameter.' })
 class FieldProblemSchema {
@@ -69,6 +71,7 @@ export class ProblemSchema {
 
   @ApiProperty({
     type: 'integer',
+    minimum: 1,
     required: false,
     description: 'For QUOTA_EXCEEDED: the limit that was reached.',
     example: 100000,
@@ -90,170 +93,184 @@ interface HeaderObject {
   example?: unknown;
 }
 
+export type ProblemCode = (typeof PROBLEM_CODES)[number];
+
+/** What a route's problems are about, read from the example `instance` it is documented with. */
+type Resource = 'task' | 'list' | 'other';
+
 interface ProblemExample {
-  code: (typeof PROBLEM_CODES)[number];
   title: string;
   detail: string;
-  instance?: string;
   errors?: { field: string; message: string }[];
   limit?: number;
 }
 
-const PROBLEMS: Record<
-  number,
-  { description: string; examples: ProblemExample[]; headers?: Record<string, HeaderObject> }
-> = {
-  400: {
-    description: 'VALIDATION_ERROR: bad body, query, id, header or cursor; unknown fields and parameters',
-    examples: [
-      {
-        code: 'VALIDATION_ERROR',
+interface ProblemDoc {
+  status: number;
+  /** One line of the response's description: when the code is answered. */
+  when: string;
+  example: (resource: Resource) => ProblemExample;
+}
+
+// The defaults of MAX_TASKS_PER_USER and MAX_LISTS_PER_USER.
+const EXAMPLE_LIMITS = { task: 100000, list: 1000 } as const;
+
+/**
+ * Every code a route of ours can answer, with its status, when it is answered and
+ * an example like the service's own. ROUTE_NOT_FOUND and METHOD_NOT_ALLOWED are
+ * left out: no route of the document answers them (they are in the `code` enum).
+ */
+const PROBLEMS: Record<Exclude<ProblemCode, 'ROUTE_NOT_FOUND' | 'METHOD_NOT_ALLOWED'>, ProblemDoc> = {
+  VALIDATION_ERROR: {
+    status: 400,
+    when: 'VALIDATION_ERROR: bad body, query, id, header or cursor; unknown fields and parameters',
+    example: (resource) => {
+      const [field, message] =
+        resource === 'task'
+          ? ['title', 'must be 1 to 255 characters']
+          : resource === 'list'
+            ? ['name', 'must be 1 to 100 characters after trimming, without control characters']
+            : ['sort', 'is not allowed'];
+      return {
         title: 'Validation failed',
-        detail: 'title must be 1 to 255 characters',
-        errors: [{ field: 'title', message: 'must be 1 to 255 characters' }],
-      },
-    ],
-  },
-  401: {
-    description: 'MISSING_TOKEN, INVALID_TOKEN or TOKEN_EXPIRED',
-    examples: [
-      { code: 'MISSING_TOKEN', title: 'Unauthorized', detail: 'A bearer token is required' },
-      { code: 'INVALID_TOKEN', title: 'Unauthorized', detail: 'The token is not valid' },
-      { code: 'TOKEN_EXPIRED', title: 'Unauthorized', detail: 'The token has expired' },
-    ],
-    headers: {
-      'WWW-Authenticate': {
-        description: 'Bearer challenge (RFC 6750); `error="invalid_token"` when a token was sent',
-        schema: { type: 'string' },
-        example: 'Bearer realm="tasks", error="invalid_token", error_description="The token has expired"',
-      },
+        detail: `${field} ${message}`,
+        errors: [{ field, message }],
+      };
     },
   },
-  403: {
-    description: 'QUOTA_EXCEEDED: the caller has reached the limit of tasks or lists; `limit` says which',
-    examples: [
-      {
-        code: 'QUOTA_EXCEEDED',
+  MISSING_TOKEN: {
+    status: 401,
+    when: 'MISSING_TOKEN: no bearer token',
+    example: () => ({ title: 'Unauthorized', detail: 'A bearer token is required' }),
+  },
+  INVALID_TOKEN: {
+    status: 401,
+    when: 'INVALID_TOKEN: bad signature, algorithm, issuer, audience, sub or no exp',
+    example: () => ({ title: 'Unauthorized', detail: 'The token is not valid' }),
+  },
+  TOKEN_EXPIRED: {
+    status: 401,
+    when: 'TOKEN_EXPIRED: the token’s exp is past',
+    example: () => ({ title: 'Unauthorized', detail: 'The token has expired' }),
+  },
+  QUOTA_EXCEEDED: {
+    status: 403,
+    when: 'QUOTA_EXCEEDED: the caller has reached their limit of tasks or lists, given as `limit`',
+    example: (resource) => {
+      const limit = resource === 'list' ? EXAMPLE_LIMITS.list : EXAMPLE_LIMITS.task;
+      return {
         title: 'Quota exceeded',
-        detail: 'You have reached the limit of 100000 tasks',
-        limit: 100000,
-      },
-    ],
+        detail: `You have reached the limit of ${limit} ${resource === 'list' ? 'lists' : 'tasks'}`,
+        limit,
+      };
+    },
   },
-  404: {
-    description:
-      'TASK_NOT_FOUND or LIST_NOT_FOUND: no such task or list for this user (another user’s looks the same)',
-    examples: [
-      {
-        code: 'TASK_NOT_FOUND',
-        title: 'Task not found',
-        detail: 'Task not found',
-        instance: EXAMPLE_TASK_URL,
-      },
-      {
-        code: 'LIST_NOT_FOUND',
-        title: 'List not found',
-        detail: 'List not found',
-        instance: '/api/v1/lists/5d0c0b6f-7c2e-4f6e-9a43-9a2f3f1a8c11',
-      },
-    ],
+  TASK_NOT_FOUND: {
+    status: 404,
+    when: 'TASK_NOT_FOUND: no such task for this user (another user’s task looks the same)',
+    example: () => ({ title: 'Task not found', detail: 'Task not found' }),
   },
-  409: {
-    description:
-      'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running; ' +
-      'LIST_NAME_TAKEN: another of your lists has this name (case-insensitively)',
-    examples: [
-      {
-        code: 'IDEMPOTENCY_KEY_IN_PROGRESS',
-        title: 'Idempotency key in progress',
-        detail: 'A request with this Idempotency-Key is still being processed',
-      },
-      {
-        code: 'LIST_NAME_TAKEN',
-        title: 'List name taken',
-        detail: 'You already have a list with this name',
-        instance: '/api/v1/lists',
-      },
-    ],
+  LIST_NOT_FOUND: {
+    status: 404,
+    when: 'LIST_NOT_FOUND: no such list for this user (another user’s list looks the same)',
+    example: () => ({ title: 'List not found', detail: 'List not found' }),
   },
-  412: {
-    description: 'PRECONDITION_FAILED: If-Match does not match the current version; nothing changed',
-    examples: [
-      {
-        code: 'PRECONDITION_FAILED',
-        title: 'Precondition failed',
-        detail: 'The task has been changed since the given version',
-        instance: EXAMPLE_TASK_URL,
-      },
-    ],
+  IDEMPOTENCY_KEY_IN_PROGRESS: {
+    status: 409,
+    when: 'IDEMPOTENCY_KEY_IN_PROGRESS: the first request with this Idempotency-Key is still running',
+    example: () => ({
+      title: 'Idempotency key in progress',
+      detail: 'A request with this Idempotency-Key is still being processed',
+    }),
   },
-  413: {
-    description: 'PAYLOAD_TOO_LARGE: body larger than 64 KiB',
-    examples: [
-      {
-        code: 'PAYLOAD_TOO_LARGE',
-        title: 'Payload too large',
-        detail: 'The request body is larger than 64 KiB',
-      },
-    ],
+  LIST_NAME_TAKEN: {
+    status: 409,
+    when: 'LIST_NAME_TAKEN: another of your lists has this name (compared case-insensitively)',
+    example: () => ({ title: 'List name taken', detail: 'You already have a list with this name' }),
   },
-  415: {
-    description: 'UNSUPPORTED_MEDIA_TYPE: body not sent as application/json',
-    examples: [
-      {
-        code: 'UNSUPPORTED_MEDIA_TYPE',
-        title: 'Unsupported media type',
-        detail: 'The request body must be sent as application/json',
-      },
-    ],
+  PRECONDITION_FAILED: {
+    status: 412,
+    when: 'PRECONDITION_FAILED: If-Match does not match the current version; nothing changed',
+    example: (resource) => ({
+      title: 'Precondition failed',
+      detail: `The ${resource === 'list' ? 'list' : 'task'} has been changed since the given version`,
+    }),
   },
-  422: {
-    description:
-      'IDEMPOTENCY_KEY_REUSED: Idempotency-Key reused with a different body; REFERENCE_NOT_FOUND: a listId, ' +
-      'parentId or after that names none of your lists or tasks; INVALID_PARENT: a parentId that breaks the ' +
-      'one-level nesting or same-list rule',
-    examples: [
-      {
-        code: 'IDEMPOTENCY_KEY_REUSED',
-        title: 'Idempotency key reused',
-        detail: 'This Idempotency-Key was already used with a different request body',
-      },
-      {
-        code: 'REFERENCE_NOT_FOUND',
-        title: 'Reference not found',
-        detail: 'listId does not name one of your lists',
-      },
-      {
-        code: 'INVALID_PARENT',
-        title: 'Invalid parent',
-        detail: 'The parent is itself a subtask',
-      },
-    ],
+  PAYLOAD_TOO_LARGE: {
+    status: 413,
+    when: 'PAYLOAD_TOO_LARGE: body larger than 64 KiB',
+    example: () => ({ title: 'Payload too large', detail: 'The request body is larger than 64 KiB' }),
   },
-  500: {
-    description: 'INTERNAL_ERROR: a bug; the body says nothing about internals',
-    examples: [
-      { code: 'INTERNAL_ERROR', title: 'Internal server error', detail: 'An unexpected error occurred' },
-    ],
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    when: 'UNSUPPORTED_MEDIA_TYPE: body not sent as application/json',
+    example: () => ({
+      title: 'Unsupported media type',
+      detail: 'The request body must be sent as application/json',
+    }),
+  },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 422,
+    when: 'IDEMPOTENCY_KEY_REUSED: Idempotency-Key reused with a different body',
+    example: () => ({
+      title: 'Idempotency key reused',
+      detail: 'This Idempotency-Key was already used with a different request body',
+    }),
+  },
+  REFERENCE_NOT_FOUND: {
+    status: 422,
+    when: 'REFERENCE_NOT_FOUND: a listId, parentId or after that names none of your lists or tasks',
+    example: () => ({ title: 'Reference not found', detail: 'listId does not name one of your lists' }),
+  },
+  INVALID_PARENT: {
+    status: 422,
+    when: 'INVALID_PARENT: a parentId that breaks the one-level nesting or the same-list rule',
+    example: () => ({ title: 'Invalid parent', detail: 'The parent is itself a subtask' }),
+  },
+  INTERNAL_ERROR: {
+    status: 500,
+    when: 'INTERNAL_ERROR: a bug; the body says nothing about internals',
+    example: () => ({ title: 'Internal server error', detail: 'An unexpected error occurred' }),
+  },
+  SERVICE_UNAVAILABLE: {
+    status: 503,
+    when: 'SERVICE_UNAVAILABLE: the database cannot be reached',
+    example: () => ({
+      title: 'Service unavailable',
+      detail: 'The service cannot reach a dependency; try again shortly',
+    }),
+  },
+};
+
+/** A code this document's routes can answer (see PROBLEMS). */
+export type RouteProblemCode = keyof typeof PROBLEMS;
+
+/** Headers every response of a status carries, besides X-Request-Id. */
+const STATUS_HEADERS: Record<number, Record<string, HeaderObject>> = {
+  401: {
+    'WWW-Authenticate': {
+      description: 'Bearer challenge (RFC 6750); `error="invalid_token"` when a token was sent',
+      schema: { type: 'string' },
+      example: 'Bearer realm="tasks", error="invalid_token", error_description="The token has expired"',
+    },
   },
   503: {
-    description: 'SERVICE_UNAVAILABLE: the database cannot be reached',
-    examples: [
-      {
-        code: 'SERVICE_UNAVAILABLE',
-        title: 'Service unavailable',
-        detail: 'The service cannot reach a dependency; try again shortly',
-      },
-    ],
-    headers: {
-      'Retry-After': {
-        description: 'Seconds to wait before retrying',
-        schema: { type: 'integer' },
-        example: 5,
-      },
+    'Retry-After': {
+      description: 'Seconds to wait before retrying',
+      schema: { type: 'integer' },
+      example: 5,
     },
   },
 };
+
+/** What every /api/v1 route can answer: authentication failures, a bug, an unreachable database. */
+export const API_ROUTE_PROBLEMS: RouteProblemCode[] = [
+  'MISSING_TOKEN',
+  'INVALID_TOKEN',
+  'TOKEN_EXPIRED',
+  'INTERNAL_ERROR',
+  'SERVICE_UNAVAILABLE',
+];
 
 export const REQUEST_ID_HEADER: Record<string, HeaderObject> = {
   'X-Request-Id': {
@@ -263,35 +280,50 @@ export const REQUEST_ID_HEADER: Record<string, HeaderObject> = {
   },
 };
 
-/** Documents the problem responses a route can give, with the contract's codes. */
-export function ApiProblems(...statuses: number[]): MethodDecorator & ClassDecorator {
+/**
+ * Documents the problem responses a route can give: one response per status,
+ * with an example of each of the given codes. `instance` is the examples' request
+ * path (`/api/v1/lists/…`); the resource it names shapes their wording.
+ */
+export function ApiProblems(
+  instance: string,
+  ...codes: RouteProblemCode[]
+): MethodDecorator & ClassDecorator {
+  const resource: Resource = instance.startsWith('/api/v1/tasks')
+    ? 'task'
+    : instance.startsWith('/api/v1/lists')
+      ? 'list'
+      : 'other';
+  const byStatus = new Map<number, RouteProblemCode[]>();
+  for (const code of codes) {
+    const { status } = PROBLEMS[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return applyDecorators(
-    ...statuses.map((status) =>
+    ...[...byStatus].map(([status, group]) =>
       ApiResponse({
         status,
-        description: PROBLEMS[status].description,
-        headers: { ...REQUEST_ID_HEADER, ...PROBLEMS[status].headers },
+        description: group.map((code) => PROBLEMS[code].when).join('; '),
+        headers: { ...REQUEST_ID_HEADER, ...STATUS_HEADERS[status] },
         content: {
           'application/problem+json': {
             schema: { $ref: getSchemaPath(ProblemSchema) },
             examples: Object.fromEntries(
-              PROBLEMS[status].examples.map(({ instance = '/api/v1/tasks', ...example }) => [
-                example.code,
-                {
-                  summary: example.code,
-                  value: {
-                    type: 'about:blank',
-                    title: example.title,
-                    status,
-                    code: example.code,
-                    detail: example.detail,
-                    instance,
-                    requestId: EXAMPLE_REQUEST_ID,
-                    ...(example.errors ? { errors: example.errors } : {}),
-                    ...(example.limit ? { limit: example.limit } : {}),
-                  },
-                },
-              ]),
+              group.map((code) => {
+                const { title, detail, errors, limit } = PROBLEMS[code].example(resource);
+                const value = {
+                  type: 'about:blank',
+                  title,
+                  status,
+                  code,
+                  detail,
+                  instance,
+                  requestId: EXAMPLE_REQUEST_ID,
+                  ...(errors ? { errors } : {}),
+                  ...(limit !== undefined ? { limit } : {}),
+                };
+                return [code, { summary: code, value }];
+              }),
             ),
           },
         },

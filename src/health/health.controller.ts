@@ -50,7 +50,7 @@ const ApiReadinessResponses = () =>
  * turns 503 as soon as the process starts shutting down.
  */
 @ApiTags('health')
-@ApiProblems(400)
+@ApiProblems('/health', 'VALIDATION_ERROR')
 @Public()
 @Controller('health')
 export class HealthController {

@@ -26,7 +26,13 @@ import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { etagOf, ifMatchVersions, ifNoneMatchMatches } from '../common/conditional-requests.js';
 import { NoQuery } from '../common/no-query.dto.js';
-import { ApiProblems, ProblemSchema, REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import {
+  API_ROUTE_PROBLEMS,
+  ApiProblems,
+  EXAMPLE_LIST_ID,
+  ProblemSchema,
+  REQUEST_ID_HEADER,
+} from '../common/problem.schema.js';
 import { ValidationError } from '../database/data-layer.errors.js';
 import { UUID } from '../tasks/task.types.js';
 import { ListListsQuery } from './dto/list-lists.query.js';
@@ -36,6 +42,9 @@ import { ListsService } from './lists.service.js';
 
 const ETAG_HEADER = { ETag: { description: 'The list version, quoted: "3"', schema: { type: 'string' } } };
 const ID_PARAM = { name: 'id', format: 'uuid', description: 'List id' } as const;
+// The request paths of the problem examples.
+const LISTS = '/api/v1/lists';
+const LIST = `${LISTS}/${EXAMPLE_LIST_ID}`;
 
 function listId(id: string): string {
   if (!UUID.test(id)) throw ValidationError.field('id', 'must be a UUID');
@@ -46,7 +55,7 @@ function listId(id: string): string {
 @ApiTags('lists')
 @ApiBearerAuth()
 @ApiExtraModels(ProblemSchema)
-@ApiProblems(401, 500, 503)
+@ApiProblems(LISTS, ...API_ROUTE_PROBLEMS)
 @Controller('api/v1/lists')
 export class ListsController {
   constructor(private readonly lists: ListsService) {}
@@ -64,7 +73,14 @@ export class ListsController {
       Location: { description: '/api/v1/lists/{id}', schema: { type: 'string' } },
     },
   })
-  @ApiProblems(400, 403, 409, 413, 415)
+  @ApiProblems(
+    LISTS,
+    'VALIDATION_ERROR',
+    'QUOTA_EXCEEDED',
+    'LIST_NAME_TAKEN',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+  )
   async create(
     @CurrentUser() userId: string,
     @Body() body: ListNameDto,
@@ -79,7 +95,7 @@ export class ListsController {
   @Get()
   @ApiOperation({ summary: "List the caller's lists, by name", operationId: 'listLists' })
   @ApiResponse({ status: 200, type: ListPageResponse, headers: REQUEST_ID_HEADER })
-  @ApiProblems(400)
+  @ApiProblems(LISTS, 'VALIDATION_ERROR')
   async list(@CurrentUser() userId: string, @Query() query: ListListsQuery): Promise<ListPageResponse> {
     const page = await this.lists.list(
       userId,
@@ -99,7 +115,7 @@ export class ListsController {
     description: 'Not modified (If-None-Match matched)',
     headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER },
   })
-  @ApiProblems(400, 404)
+  @ApiProblems(LIST, 'VALIDATION_ERROR', 'LIST_NOT_FOUND')
   async get(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -123,7 +139,15 @@ export class ListsController {
   @ApiBody({ type: ListNameDto })
   @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
   @ApiResponse({ status: 200, type: ListResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
-  @ApiProblems(400, 404, 409, 412, 413, 415)
+  @ApiProblems(
+    LIST,
+    'VALIDATION_ERROR',
+    'LIST_NOT_FOUND',
+    'LIST_NAME_TAKEN',
+    'PRECONDITION_FAILED',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+  )
   async update(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -143,7 +167,7 @@ export class ListsController {
   @ApiParam(ID_PARAM)
   @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
   @ApiResponse({ status: 204, description: 'Deleted, with its tasks', headers: REQUEST_ID_HEADER })
-  @ApiProblems(400, 404, 412)
+  @ApiProblems(LIST, 'VALIDATION_ERROR', 'LIST_NOT_FOUND', 'PRECONDITION_FAILED')
   async delete(
     @CurrentUser() userId: string,
     @Param('id') id: string,

@@ -5,6 +5,8 @@ import {
   POSITION_MAX_LENGTH,
   PRIORITIES,
   RECURRENCE_MAX_LENGTH,
+  TAG_MAX_LENGTH,
+  TAGS_MAX,
   TITLE_MAX_LENGTH,
   USER_ID_MAX_LENGTH,
   type Priority,
@@ -68,10 +70,22 @@ export class TaskResponse {
   @ApiProperty({ enum: PRIORITIES, example: 'none' })
   priority!: Priority;
 
-  @ApiProperty({ type: [String], description: 'Lower-cased, in the order sent.', example: [] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', minLength: 1, maxLength: TAG_MAX_LENGTH },
+    maxItems: TAGS_MAX,
+    uniqueItems: true,
+    description: 'Trimmed and lower-cased, in the order sent.',
+    example: ['errands'],
+  })
   tags!: string[];
 
-  @ApiProperty({ type: DueDto, nullable: true, example: null })
+  @ApiProperty({
+    type: DueDto,
+    nullable: true,
+    description: 'null: no due date.',
+    example: { date: '2026-12-24', time: null, timeZone: null },
+  })
   due!: DueDto | null;
 
   @ApiProperty({
@@ -84,6 +98,7 @@ export class TaskResponse {
   recurrence!: string | null;
 
   @ApiProperty({
+    minLength: 1,
     maxLength: POSITION_MAX_LENGTH,
     description: 'The manual order among siblings (same list and parent), compared byte by byte. Opaque.',
     example: 'a0',
@@ -129,7 +144,7 @@ export class TaskListResponse {
 
 @ApiSchema({ name: 'TagCount' })
 export class TagCountResponse {
-  @ApiProperty({ example: 'errands' })
+  @ApiProperty({ minLength: 1, maxLength: TAG_MAX_LENGTH, example: 'errands' })
   name!: string;
 
   @ApiProperty({ type: 'integer', minimum: 1, example: 3 })

@@ -26,7 +26,13 @@ import type { FastifyReply } from 'fastify';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { etagOf, ifMatchVersions, ifNoneMatchMatches } from '../common/conditional-requests.js';
 import { NoQuery } from '../common/no-query.dto.js';
-import { ApiProblems, ProblemSchema, REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import {
+  API_ROUTE_PROBLEMS,
+  ApiProblems,
+  EXAMPLE_TASK_ID,
+  ProblemSchema,
+  REQUEST_ID_HEADER,
+} from '../common/problem.schema.js';
 import { ValidationError } from '../database/data-layer.errors.js';
 import { CreateTaskDto } from './dto/create-task.dto.js';
 import { ListTasksQuery } from './dto/list-tasks.query.js';
@@ -41,6 +47,9 @@ const IDEMPOTENCY_KEY = new RegExp(`^[\\x21-\\x7e]{1,${IDEMPOTENCY_KEY_MAX_LENGT
 
 const ETAG_HEADER = { ETag: { description: 'The task version, quoted: "3"', schema: { type: 'string' } } };
 const ID_PARAM = { name: 'id', format: 'uuid', description: 'Task id' } as const;
+// The request paths of the problem examples.
+const TASKS = '/api/v1/tasks';
+const TASK = `${TASKS}/${EXAMPLE_TASK_ID}`;
 
 function taskId(id: string): string {
   if (!UUID.test(id)) throw ValidationError.field('id', 'must be a UUID');
@@ -55,7 +64,7 @@ function taskId(id: string): string {
 @ApiTags('tasks')
 @ApiBearerAuth()
 @ApiExtraModels(ProblemSchema)
-@ApiProblems(401, 500, 503)
+@ApiProblems(TASKS, ...API_ROUTE_PROBLEMS)
 @Controller('api/v1/tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
@@ -67,6 +76,13 @@ export class TasksController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
+    schema: {
+      type: 'string',
+      minLength: 1,
+      maxLength: IDEMPOTENCY_KEY_MAX_LENGTH,
+      pattern: '^[\\x21-\\x7e]+$',
+      example: 'b3f1c0de-create-1',
+    },
     description:
       '1–255 visible ASCII characters. A retry with the same key and body within 24 hours returns the first response and creates nothing.',
   })
@@ -79,7 +95,17 @@ export class TasksController {
       Location: { description: '/api/v1/tasks/{id}', schema: { type: 'string' } },
     },
   })
-  @ApiProblems(400, 403, 409, 413, 415, 422)
+  @ApiProblems(
+    TASKS,
+    'VALIDATION_ERROR',
+    'QUOTA_EXCEEDED',
+    'IDEMPOTENCY_KEY_IN_PROGRESS',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'IDEMPOTENCY_KEY_REUSED',
+    'REFERENCE_NOT_FOUND',
+    'INVALID_PARENT',
+  )
   async create(
     @CurrentUser() userId: string,
     @Body() body: CreateTaskDto,
@@ -98,7 +124,7 @@ export class TasksController {
   @Get()
   @ApiOperation({ summary: "List the caller's tasks (keyset pagination)", operationId: 'listTasks' })
   @ApiResponse({ status: 200, type: TaskListResponse, headers: REQUEST_ID_HEADER })
-  @ApiProblems(400)
+  @ApiProblems(TASKS, 'VALIDATION_ERROR')
   async list(@CurrentUser() userId: string, @Query() query: ListTasksQuery): Promise<TaskListResponse> {
     const page = await this.tasks.list(userId, {
       completed: query.completed === undefined ? undefined : query.completed === 'true',
@@ -126,7 +152,7 @@ export class TasksController {
     description: 'Not modified (If-None-Match matched)',
     headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER },
   })
-  @ApiProblems(400, 404)
+  @ApiProblems(TASK, 'VALIDATION_ERROR', 'TASK_NOT_FOUND')
   async get(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -154,7 +180,16 @@ export class TasksController {
     description: 'ETag(s) or *; strong comparison. A stale version gives 412 and changes nothing.',
   })
   @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
-  @ApiProblems(400, 404, 412, 413, 415, 422)
+  @ApiProblems(
+    TASK,
+    'VALIDATION_ERROR',
+    'TASK_NOT_FOUND',
+    'PRECONDITION_FAILED',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'REFERENCE_NOT_FOUND',
+    'INVALID_PARENT',
+  )
   async update(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -174,7 +209,7 @@ export class TasksController {
   @ApiParam(ID_PARAM)
   @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
   @ApiResponse({ status: 204, description: 'Deleted', headers: REQUEST_ID_HEADER })
-  @ApiProblems(400, 404, 412)
+  @ApiProblems(TASK, 'VALIDATION_ERROR', 'TASK_NOT_FOUND', 'PRECONDITION_FAILED')
   async delete(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -194,7 +229,16 @@ export class TasksController {
   @ApiBody({ type: MoveTaskDto })
   @ApiHeader({ name: 'If-Match', required: false, description: 'ETag(s) or *; strong comparison' })
   @ApiResponse({ status: 200, type: TaskResponse, headers: { ...REQUEST_ID_HEADER, ...ETAG_HEADER } })
-  @ApiProblems(400, 404, 412, 413, 415, 422)
+  @ApiProblems(
+    `${TASK}/move`,
+    'VALIDATION_ERROR',
+    'TASK_NOT_FOUND',
+    'PRECONDITION_FAILED',
+    'PAYLOAD_TOO_LARGE',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'REFERENCE_NOT_FOUND',
+    'INVALID_PARENT',
+  )
   async move(
     @CurrentUser() userId: string,
     @Param('id') id: string,
@@ -213,7 +257,7 @@ export class TasksController {
 @ApiTags('tasks')
 @ApiBearerAuth()
 @ApiExtraModels(ProblemSchema)
-@ApiProblems(401, 500, 503)
+@ApiProblems('/api/v1/tags', ...API_ROUTE_PROBLEMS)
 @Controller('api/v1/tags')
 export class TagsController {
   constructor(private readonly tasks: TasksService) {}
@@ -221,7 +265,7 @@ export class TagsController {
   @Get()
   @ApiOperation({ summary: "List the caller's tags with how many tasks carry each", operationId: 'listTags' })
   @ApiResponse({ status: 200, type: TagListResponse, headers: REQUEST_ID_HEADER })
-  @ApiProblems(400)
+  @ApiProblems('/api/v1/tags', 'VALIDATION_ERROR')
   async list(@CurrentUser() userId: string, @Query() _query: NoQuery): Promise<TagListResponse> {
     return { items: await this.tasks.tags(userId) };
   }

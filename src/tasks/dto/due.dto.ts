@@ -1,12 +1,16 @@
-import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
+import { TIME_ZONE_MAX_LENGTH } from '../task.entity.js';
 
 /** A due as the API reads and writes it: a local date, and a local time in an IANA zone or neither. */
 @ApiSchema({
   name: 'Due',
   description:
     'A local date; with a local time in an IANA time zone, or all day (time and timeZone both null). ' +
-    'Kept as sent, not as an instant: 09:30 in Europe/Berlin stays 09:30 there.',
-})
+    'Kept as sent, not as an instant: 09:30 in Europe/Berlin stays 09:30 there. Exactly these three members.',
+  // @nestjs/swagger copies every ApiSchema option into the schema, though its type only names
+  // `name` and `description`: any other member is a 400.
+  additionalProperties: false,
+} as ApiSchemaOptions)
 export class DueDto {
   @ApiProperty({
     format: 'date',
@@ -27,6 +31,8 @@ export class DueDto {
   @ApiProperty({
     type: String,
     nullable: true,
+    minLength: 1,
+    maxLength: TIME_ZONE_MAX_LENGTH,
     description:
       'An IANA time-zone name (Area/Location, UTC, Etc/…, or an alias such as Asia/Kolkata), returned exactly as sent; ' +
       'an offset such as +05:30 is refused. null exactly when time is null.',

@@ -3,6 +3,9 @@ import { Allow, IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { PRIORITIES } from '../task.entity.js';
 import { TASK_SORTS } from '../task.types.js';
 
+// A UUID in any case, as the service accepts it (task.types.ts's UUID).
+const UUID_PATTERN = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+
 /**
  * Query parameters arrive as strings; they are checked here and converted by the controller.
  * Unknown query parameters are refused (400).
@@ -27,6 +30,7 @@ export class ListTasksQuery {
 
   @ApiProperty({
     required: false,
+    pattern: `^(inbox|${UUID_PATTERN})$`,
     description: 'A list id, or `inbox` for tasks in no list. A list that is not yours gives an empty page.',
     example: 'inbox',
   })
@@ -36,7 +40,10 @@ export class ListTasksQuery {
 
   @ApiProperty({
     required: false,
-    description: 'A task id (only its subtasks), or `none` (only top-level tasks). Absent: every level.',
+    pattern: `^(none|${UUID_PATTERN})$`,
+    description:
+      'A task id (only its subtasks; a task that is not yours gives an empty page), or `none` (only top-level tasks). ' +
+      'Absent: every level.',
     example: 'none',
   })
   @IsOptional()
@@ -46,8 +53,10 @@ export class ListTasksQuery {
   // Repeatable: `string` once, `string[]` when repeated; TasksService normalises both.
   @ApiProperty({
     required: false,
-    type: [String],
-    description: 'Repeatable: only tasks carrying every given tag (compared trimmed and lower-cased).',
+    type: 'array',
+    items: { type: 'string', minLength: 1 },
+    description:
+      'Repeatable (`tag=a&tag=b`): only tasks carrying every given tag (compared trimmed and lower-cased).',
     example: ['errands'],
   })
   @Allow()
@@ -57,7 +66,7 @@ export class ListTasksQuery {
     required: false,
     type: [String],
     enum: PRIORITIES,
-    description: 'Repeatable: only tasks with any of the given priorities.',
+    description: 'Repeatable (`priority=low&priority=high`): only tasks with any of the given priorities.',
     example: ['high'],
   })
   @Allow()
@@ -66,7 +75,9 @@ export class ListTasksQuery {
   @ApiProperty({
     required: false,
     format: 'date',
-    description: 'Only tasks whose due.date is on or after this date (excludes tasks without a due).',
+    description:
+      'Only tasks whose due.date is on or after this date (inclusive; excludes tasks without a due). ' +
+      'dueFrom after dueTo gives an empty page.',
     example: '2026-12-01',
   })
   @IsOptional()
@@ -76,7 +87,8 @@ export class ListTasksQuery {
   @ApiProperty({
     required: false,
     format: 'date',
-    description: 'Only tasks whose due.date is on or before this date (excludes tasks without a due).',
+    description:
+      'Only tasks whose due.date is on or before this date (inclusive; excludes tasks without a due).',
     example: '2026-12-31',
   })
   @IsOptional()

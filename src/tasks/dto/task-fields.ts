@@ -29,14 +29,24 @@ export const TASK_FIELD_DOCS = {
   priority: { required: false, enum: PRIORITIES, default: 'none', example: 'high' },
   tags: {
     required: false,
-    type: [String],
+    type: 'array',
+    items: { type: 'string', minLength: 1, maxLength: TAG_MAX_LENGTH },
     maxItems: TAGS_MAX,
+    // Equal tags are a 400, so identical ones are too.
+    uniqueItems: true,
     description:
       `At most ${TAGS_MAX}; each trimmed and lower-cased, 1–${TAG_MAX_LENGTH} characters, no control characters; ` +
       'two equal after that are a 400. Returned in the order sent.',
     example: ['errands'],
   },
-  due: { required: false, type: DueDto, nullable: true },
+  due: {
+    required: false,
+    type: DueDto,
+    nullable: true,
+    description:
+      'null, or all three members: a date, and a time and timeZone that are both null (all day) or both set.',
+    example: { date: '2026-12-24', time: '09:30', timeZone: 'Europe/Berlin' },
+  },
   recurrence: {
     required: false,
     type: String,

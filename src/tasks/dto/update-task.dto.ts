@@ -2,7 +2,7 @@ import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
 import { Allow, IsBoolean, IsString, ValidateIf } from 'class-validator';
 import type { DueDto } from './due.dto.js';
 import { TASK_FIELD_DOCS } from './task-fields.js';
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
+import { DESCRIPTION_MAX_LENGTH, TIME_ZONE_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
 /**
  * JSON Merge Patch of a task: an absent field is unchanged; `description: null`
@@ -72,8 +72,31 @@ export class UpdateTaskDto {
   @Allow()
   tags?: string[];
 
+  // Not the Due schema: a merge patch may send some of its members (none required), so it is described here.
   @ApiProperty({
-    ...TASK_FIELD_DOCS.due,
+    type: 'object',
+    selfRequired: false,
+    nullable: true,
+    properties: {
+      date: { type: 'string', format: 'date', description: 'null is refused.', example: '2026-12-24' },
+      time: {
+        type: 'string',
+        nullable: true,
+        pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+        description: 'HH:MM; null together with timeZone makes the task all day.',
+        example: '10:00',
+      },
+      timeZone: {
+        type: 'string',
+        nullable: true,
+        minLength: 1,
+        maxLength: TIME_ZONE_MAX_LENGTH,
+        description: 'An IANA time-zone name; null together with time.',
+        example: 'UTC',
+      },
+    },
+    additionalProperties: false,
+    example: { time: '10:00', timeZone: 'UTC' },
     description:
       'Merged member by member (RFC 7396): {"time": "10:00", "timeZone": "UTC"} gives an all-day task a time, ' +
       '{"time": null, "timeZone": null} makes it all day, null removes the due. On a task without a due, all ' +

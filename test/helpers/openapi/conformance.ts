@@ -1,9 +1,11 @@
 /**
- * Just enough of OpenAPI 3.0 schema validation to check real responses against
- * the served document: $ref, type, nullable, enum, format (uuid, date-time),
- * lengths, bounds, properties, required, additionalProperties and items.
- * An object may not carry a property its schema does not declare: the contract
- * lists every field ("exactly these eight fields").
+ * Just enough of OpenAPI 3.0 schema validation to check real responses (and the
+ * document's own examples) against the served document: $ref, allOf, type,
+ * nullable, enum, format (uuid, date, date-time), pattern, lengths, bounds,
+ * items and their count and uniqueness, properties, required, minProperties and
+ * additionalProperties. An object may not carry a property its schema does not
+ * declare unless the schema allows more: the contract lists every field ("exactly
+ * these fields, nothing more").
  */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 // The document is whatever the service serves: walked as untyped JSON.
@@ -12,6 +14,7 @@ export type OpenApiDocument = any;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** Follows a local `$ref` (`#/components/schemas/Task`). */
 export function deref(doc: OpenApiDocument, node: OpenApiDocument): OpenApiDocument {
@@ -35,6 +38,27 @@ function typeOf(value: Json): string {
   return typeof value;
 }
 
+/**
+ * The schema with its `$ref` followed and its `allOf` members merged into it
+ * (their properties and required lists joined), which is how @nestjs/swagger
+ * writes a nullable reference: `{ nullable: true, allOf: [{ $ref }] }`.
+ */
+export function flatten(doc: OpenApiDocument, schemaOrRef: OpenApiDocument): OpenApiDocument {
+  const { allOf, ...schema } = deref(doc, schemaOrRef);
+  if (!Array.isArray(allOf)) return schema;
+  // The outer schema's own keywords win (its nullable above all: a member's cannot make it nullable).
+  const parts = [...allOf.map((member: OpenApiDocument) => flatten(doc, member)), schema];
+  return parts.reduce(
+    (merged: OpenApiDocument, { nullable: _nullable, properties, required, ...rest }: OpenApiDocument) => ({
+      ...merged,
+      ...rest,
+      properties: { ...merged.properties, ...properties },
+      required: [...new Set([...merged.required, ...(required ?? [])])],
+    }),
+    { properties: {}, required: [], ...(schema.nullable === undefined ? {} : { nullable: schema.nullable }) },
+  );
+}
+
 /** Every way `value` breaks `schema`, as `path: reason` lines (empty when it conforms). */
 export function schemaViolations(
   doc: OpenApiDocument,
@@ -42,7 +66,7 @@ export function schemaViolations(
   value: Json,
   at = '$',
 ): string[] {
-  const schema = deref(doc, schemaOrRef);
+  const schema = flatten(doc, schemaOrRef);
   if (value === null) return schema.nullable === true ? [] : [`${at}: null, but the schema is not nullable`];
   const actual = typeOf(value);
   const expected: string | undefined = schema.type;
@@ -58,15 +82,26 @@ export function schemaViolations(
       problems.push(`${at}: shorter than minLength`);
     if (schema.maxLength !== undefined && length > schema.maxLength)
       problems.push(`${at}: longer than maxLength`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value))
+      problems.push(`${at}: does not match ${schema.pattern}`);
     if (schema.format === 'uuid' && !UUID.test(value)) problems.push(`${at}: not a uuid`);
+    if (schema.format === 'date' && !DATE.test(value)) problems.push(`${at}: not a date`);
     if (schema.format === 'date-time' && !DATE_TIME.test(value)) problems.push(`${at}: not a date-time`);
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) problems.push(`${at}: below minimum`);
     if (schema.maximum !== undefined && value > schema.maximum) problems.push(`${at}: above maximum`);
   }
-  if (Array.isArray(value) && schema.items) {
-    value.forEach((item, i) => problems.push(...schemaViolations(doc, schema.items, item, `${at}[${i}]`)));
+  if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      problems.push(`${at}: fewer than minItems`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      problems.push(`${at}: more than maxItems`);
+    if (schema.uniqueItems === true && new Set(value.map((v) => JSON.stringify(v))).size !== value.length)
+      problems.push(`${at}: items are not unique`);
+    if (schema.items) {
+      value.forEach((item, i) => problems.push(...schemaViolations(doc, schema.items, item, `${at}[${i}]`)));
+    }
   }
   if (actual === 'object') {
     const object = value as { [key: string]: Json };
@@ -74,10 +109,15 @@ export function schemaViolations(
     for (const name of schema.required ?? []) {
       if (!(name in object)) problems.push(`${at}.${name}: required but missing`);
     }
+    if (schema.minProperties !== undefined && Object.keys(object).length < schema.minProperties)
+      problems.push(`${at}: fewer than minProperties`);
     for (const [name, member] of Object.entries(object)) {
       if (properties[name])
         problems.push(...schemaViolations(doc, properties[name], member, `${at}.${name}`));
-      else problems.push(`${at}.${name}: not declared by the schema`);
+      else if (typeof schema.additionalProperties === 'object')
+        problems.push(...schemaViolations(doc, schema.additionalProperties, member, `${at}.${name}`));
+      else if (schema.additionalProperties !== true)
+        problems.push(`${at}.${name}: not declared by the schema`);
     }
   }
   return problems;

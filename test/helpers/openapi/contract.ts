@@ -8,60 +8,176 @@ export interface RouteContract {
   success: number;
   /** Other non-error statuses (304). */
   other?: number[];
-  /** Every problem status the route can answer. */
-  errors: number[];
+  /** Every problem the route can answer: status → the contract's codes for it. */
+  problems: Record<number, string[]>;
   requestHeaders?: string[];
   /** Headers each listed status must declare, besides X-Request-Id on every response. */
   responseHeaders?: Record<number, string[]>;
-  requestBody?: { schema: string; required: string[]; properties: string[]; minProperties?: number };
+  requestBody?: {
+    schema: string;
+    required: string[];
+    properties: string[];
+    /** The properties that accept null; `null` for any other is a 400. */
+    nullable: string[];
+    minProperties?: number;
+  };
   query?: string[];
 }
 
 // Every /api/v1 route can fail authentication, hit a bug or lose the database.
-const ALWAYS = [401, 500, 503];
+const ALWAYS: Record<number, string[]> = {
+  401: ['MISSING_TOKEN', 'INVALID_TOKEN', 'TOKEN_EXPIRED'],
+  500: ['INTERNAL_ERROR'],
+  503: ['SERVICE_UNAVAILABLE'],
+};
+const BAD_REQUEST = { 400: ['VALIDATION_ERROR'] };
+// A body that is too large or not JSON.
+const BODY = { 413: ['PAYLOAD_TOO_LARGE'], 415: ['UNSUPPORTED_MEDIA_TYPE'] };
+const STALE = { 412: ['PRECONDITION_FAILED'] };
+const REFERENCES = { 422: ['REFERENCE_NOT_FOUND', 'INVALID_PARENT'] };
+
+/** The fields a create and a PATCH of a task share (the contract's Task rules). */
+const TASK_BODY_FIELDS = [
+  'title',
+  'description',
+  'completed',
+  'listId',
+  'parentId',
+  'priority',
+  'tags',
+  'due',
+  'recurrence',
+];
+const TASK_NULLABLE = ['description', 'listId', 'parentId', 'due', 'recurrence'];
 
 export const CONTRACT: Record<string, Record<string, RouteContract>> = {
   '/api/v1/tasks': {
     post: {
       success: 201,
-      errors: [400, 409, 413, 415, 422, ...ALWAYS],
+      problems: {
+        ...ALWAYS,
+        ...BAD_REQUEST,
+        ...BODY,
+        403: ['QUOTA_EXCEEDED'],
+        409: ['IDEMPOTENCY_KEY_IN_PROGRESS'],
+        422: ['IDEMPOTENCY_KEY_REUSED', ...REFERENCES[422]],
+      },
       requestHeaders: ['Idempotency-Key'],
       responseHeaders: { 201: ['Location', 'ETag'] },
       requestBody: {
         schema: 'CreateTask',
         required: ['title'],
-        properties: ['title', 'description', 'completed'],
+        properties: TASK_BODY_FIELDS,
+        nullable: TASK_NULLABLE,
       },
     },
     get: {
       success: 200,
-      errors: [400, ...ALWAYS],
-      query: ['completed', 'q', 'sort', 'limit', 'cursor'],
+      problems: { ...ALWAYS, ...BAD_REQUEST },
+      query: [
+        'completed',
+        'q',
+        'listId',
+        'parentId',
+        'tag',
+        'priority',
+        'dueFrom',
+        'dueTo',
+        'sort',
+        'limit',
+        'cursor',
+      ],
     },
   },
   '/api/v1/tasks/{id}': {
     get: {
       success: 200,
       other: [304],
-      errors: [400, 404, ...ALWAYS],
+      problems: { ...ALWAYS, ...BAD_REQUEST, 404: ['TASK_NOT_FOUND'] },
       requestHeaders: ['If-None-Match'],
       responseHeaders: { 200: ['ETag'], 304: ['ETag'] },
     },
     patch: {
       success: 200,
-      errors: [400, 404, 412, 413, 415, ...ALWAYS],
+      problems: { ...ALWAYS, ...BAD_REQUEST, ...BODY, ...STALE, ...REFERENCES, 404: ['TASK_NOT_FOUND'] },
       requestHeaders: ['If-Match'],
       responseHeaders: { 200: ['ETag'] },
       requestBody: {
         schema: 'UpdateTask',
         required: [],
-        properties: ['title', 'description', 'completed'],
+        properties: TASK_BODY_FIELDS,
+        nullable: TASK_NULLABLE,
         minProperties: 1,
       },
     },
     delete: {
       success: 204,
-      errors: [400, 404, 412, ...ALWAYS],
+      problems: { ...ALWAYS, ...BAD_REQUEST, ...STALE, 404: ['TASK_NOT_FOUND'] },
+      requestHeaders: ['If-Match'],
+    },
+  },
+  '/api/v1/tasks/{id}/move': {
+    post: {
+      success: 200,
+      problems: { ...ALWAYS, ...BAD_REQUEST, ...BODY, ...STALE, ...REFERENCES, 404: ['TASK_NOT_FOUND'] },
+      requestHeaders: ['If-Match'],
+      responseHeaders: { 200: ['ETag'] },
+      // `{}` is a move too: last among the current siblings.
+      requestBody: {
+        schema: 'MoveTask',
+        required: [],
+        properties: ['listId', 'parentId', 'after'],
+        nullable: ['listId', 'parentId', 'after'],
+      },
+    },
+  },
+  '/api/v1/tags': {
+    get: { success: 200, problems: { ...ALWAYS, ...BAD_REQUEST } },
+  },
+  '/api/v1/lists': {
+    post: {
+      success: 201,
+      problems: {
+        ...ALWAYS,
+        ...BAD_REQUEST,
+        ...BODY,
+        403: ['QUOTA_EXCEEDED'],
+        409: ['LIST_NAME_TAKEN'],
+      },
+      responseHeaders: { 201: ['Location', 'ETag'] },
+      requestBody: { schema: 'ListName', required: ['name'], properties: ['name'], nullable: [] },
+    },
+    get: {
+      success: 200,
+      problems: { ...ALWAYS, ...BAD_REQUEST },
+      query: ['limit', 'cursor'],
+    },
+  },
+  '/api/v1/lists/{id}': {
+    get: {
+      success: 200,
+      other: [304],
+      problems: { ...ALWAYS, ...BAD_REQUEST, 404: ['LIST_NOT_FOUND'] },
+      requestHeaders: ['If-None-Match'],
+      responseHeaders: { 200: ['ETag'], 304: ['ETag'] },
+    },
+    patch: {
+      success: 200,
+      problems: {
+        ...ALWAYS,
+        ...BAD_REQUEST,
+        ...BODY,
+        ...STALE,
+        404: ['LIST_NOT_FOUND'],
+        409: ['LIST_NAME_TAKEN'],
+      },
+      requestHeaders: ['If-Match'],
+      responseHeaders: { 200: ['ETag'] },
+      requestBody: { schema: 'ListName', required: ['name'], properties: ['name'], nullable: [] },
+    },
+    delete: {
+      success: 204,
+      problems: { ...ALWAYS, ...BAD_REQUEST, ...STALE, 404: ['LIST_NOT_FOUND'] },
       requestHeaders: ['If-Match'],
     },
   },
@@ -74,28 +190,61 @@ export const STATUS_HEADERS: Record<number, string[]> = { 401: ['WWW-Authenticat
 export const PROBLEM_CODES_BY_STATUS: Record<number, string[]> = {
   400: ['VALIDATION_ERROR'],
   401: ['MISSING_TOKEN', 'INVALID_TOKEN', 'TOKEN_EXPIRED'],
-  404: ['TASK_NOT_FOUND', 'ROUTE_NOT_FOUND'],
+  403: ['QUOTA_EXCEEDED'],
+  404: ['TASK_NOT_FOUND', 'LIST_NOT_FOUND', 'ROUTE_NOT_FOUND'],
   405: ['METHOD_NOT_ALLOWED'],
-  409: ['IDEMPOTENCY_KEY_IN_PROGRESS'],
+  409: ['IDEMPOTENCY_KEY_IN_PROGRESS', 'LIST_NAME_TAKEN'],
+  410: ['SYNC_TOKEN_EXPIRED'],
   412: ['PRECONDITION_FAILED'],
   413: ['PAYLOAD_TOO_LARGE'],
   415: ['UNSUPPORTED_MEDIA_TYPE'],
-  422: ['IDEMPOTENCY_KEY_REUSED'],
+  422: ['IDEMPOTENCY_KEY_REUSED', 'REFERENCE_NOT_FOUND', 'INVALID_PARENT'],
+  429: ['TOO_MANY_STREAMS'],
   500: ['INTERNAL_ERROR'],
   503: ['SERVICE_UNAVAILABLE'],
 };
 
+/**
+ * The codes of the change feed and its stream (GET /api/v1/changes, …/changes/stream),
+ * which the service does not serve yet: the document cannot describe routes that
+ * do not exist, so it leaves these codes out until they do.
+ */
+export const UNSERVED_CODES = ['SYNC_TOKEN_EXPIRED', 'TOO_MANY_STREAMS'];
+
+/** The Task resource: "exactly these fields, nothing more". */
 export const TASK_FIELDS = [
   'id',
   'userId',
+  'listId',
+  'parentId',
   'title',
   'description',
   'completed',
+  'completedAt',
+  'priority',
+  'tags',
+  'due',
+  'recurrence',
+  'position',
   'createdAt',
   'updatedAt',
   'version',
 ];
-export const TASK_SORTS = ['createdAt', '-createdAt', 'updatedAt', '-updatedAt', 'title', '-title'];
+export const LIST_FIELDS = ['id', 'name', 'createdAt', 'updatedAt', 'version'];
+export const PRIORITIES = ['none', 'low', 'medium', 'high'];
+export const TASK_SORTS = [
+  'createdAt',
+  '-createdAt',
+  'updatedAt',
+  '-updatedAt',
+  'title',
+  '-title',
+  'due',
+  '-due',
+  'priority',
+  '-priority',
+  'position',
+];
 
 /**
  * The routes Fastify really serves, as OpenAPI paths (`:id` → `{id}`) with

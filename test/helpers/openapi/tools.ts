@@ -22,7 +22,7 @@ function runNodeScript(script: string, args: string[], cwd: string): Promise<Too
       {
         cwd,
         env: { ...process.env, NODE_OPTIONS: '', NO_COLOR: '1', REDOCLY_TELEMETRY: 'off' },
-        timeout: 30_000,
+        timeout: 90_000,
       },
       (error, stdout, stderr) => {
         // A numeric code is the tool's exit status; anything else (spawn error, timeout) is a failure to run.
