@@ -106,4 +106,32 @@ describe('Idempotency-Key records', () => {
     expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
     expect(claims.filter((c) => c.state === 'in-progress')).toHaveLength(9);
   });
+
+  it('replays a response stored before a migration added columns as a complete task of the current shape', async () => {
+    await repo.claimIdempotencyKey('alice', 'old', HASH);
+    const task = await repo.create('alice', newTask({ title: 'stored by 1.0' }), {
+      ...LIMITS,
+      idempotencyKey: 'old',
+    });
+    // What a key stored by 1.0 holds once the 1.1 migration has rewritten it: the
+    // 1.0 members only (position, for one, is not among them).
+    await t.sql.query(
+      `update idempotency_keys set response = response - 'position' - 'priority' - 'tags' where key = 'old'`,
+    );
+
+    const replay = await repo.claimIdempotencyKey('alice', 'old', HASH);
+
+    expect(replay).toEqual({ state: 'done', task });
+  });
+
+  it('replays the first response exactly, even after the task has changed since', async () => {
+    await repo.claimIdempotencyKey('alice', 'first', HASH);
+    const task = await repo.create('alice', newTask({ title: 'as created' }), {
+      ...LIMITS,
+      idempotencyKey: 'first',
+    });
+    await repo.update('alice', task.id, { title: 'changed later' });
+
+    await expect(repo.claimIdempotencyKey('alice', 'first', HASH)).resolves.toEqual({ state: 'done', task });
+  });
 });
