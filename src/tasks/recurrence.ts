@@ -1,3 +1,4 @@
+import { RRuleTemporal } from 'rrule-temporal';
 import { RECURRENCE_MAX_LENGTH } from './task.entity.js';
 
 const FREQS = ['DAILY', 'WEEKLY', 'MONTHLY', 'YEARLY'] as const;
@@ -104,4 +105,33 @@ export function recurrenceProblems(rule: string): string[] {
   }
   if (freq === undefined) problems.push('must have FREQ');
   return problems;
+}
+
+/** How many periods (FREQ × INTERVAL) from the due a rule may go without a date before it is refused. */
+export const RECURRENCE_PERIODS = 1000;
+
+/**
+ * Whether a valid rule (no problems above) gives a date in its first
+ * RECURRENCE_PERIODS periods from `dueDate` (YYYY-MM-DD), UNTIL left aside,
+ * as the contract's Recurrence section says. rrule-temporal counts periods
+ * itself (`maxIterations`) and stops there, so an impossible rule such as
+ * FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30 costs tens of milliseconds; rrule 2.8.1
+ * spent 12 s of CPU on that one even with UNTIL set 1,000 periods ahead.
+ */
+export function recurrenceGivesADate(rule: string, dueDate: string): boolean {
+  const withoutUntil = rule
+    .split(';')
+    .filter((part) => !part.startsWith('UNTIL='))
+    .join(';');
+  const recurrence = new RRuleTemporal({
+    rruleString: `DTSTART;VALUE=DATE:${dueDate.replaceAll('-', '')}\nRRULE:${withoutUntil}`,
+    maxIterations: RECURRENCE_PERIODS,
+  });
+  try {
+    return recurrence.all((_, index) => index < 1).length > 0;
+  } catch (error) {
+    // all() throws once it has gone through maxIterations periods without a date.
+    if (error instanceof Error && error.message.startsWith('Maximum iterations')) return false;
+    throw error;
+  }
 }

@@ -7,10 +7,11 @@ import {
   IdempotencyKeyInProgressError,
   IdempotencyKeyReusedError,
   ValidationError,
+  VersionConflictError,
   type FieldProblem,
 } from '../database/data-layer.errors.js';
 import { CursorCodec } from './cursor-codec.js';
-import { recurrenceProblems } from './recurrence.js';
+import { RECURRENCE_PERIODS, recurrenceGivesADate, recurrenceProblems } from './recurrence.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   PRIORITIES,
@@ -148,6 +149,10 @@ function isTimeZone(name: string): boolean {
  * are DataLayerErrors, never HTTP exceptions, so only the exception filter
  * knows about HTTP.
  */
+const DUE_MEMBERS = ['date', 'time', 'timeZone'] as const;
+/** Tries of a PATCH whose recurrence check read the task, when other writes keep getting there first. */
+const CHECKED_UPDATE_ATTEMPTS = 5;
+
 @Injectable()
 export class TasksService {
   private readonly logger = new Logger(TasksService.name);
@@ -170,7 +175,7 @@ export class TasksService {
     const problems: FieldProblem[] = [];
     const due = this.due(input.due, problems);
     const data: NewTaskInput = {
-      title: this.title(input.title, problems),
+      title: this.title(input.title ?? undefined, problems), // null is as absent: required
       description: this.description(input.description, problems) ?? null,
       completed: this.completed(input.completed, problems) ?? false,
       listId: this.reference('listId', input.listId, problems),
@@ -186,6 +191,7 @@ export class TasksService {
       problems.push({ field: 'recurrence', message: 'needs a due' });
     }
     this.throwIfAny(problems);
+    this.checkGivesADate(data.recurrence, data.dueDate);
     const options = { maxTasks: this.maxTasks, idempotencyKey };
     if (idempotencyKey === undefined) return this.tasks.create(ownerId, data, options);
 
@@ -287,13 +293,13 @@ export class TasksService {
     if (Object.values(input).every((v) => v === undefined)) {
       problems.push({ field: 'body', message: `must contain at least one of ${PATCH_FIELDS.join(', ')}` });
     }
-    for (const field of ['title', 'completed', 'priority', 'tags'] as const) {
+    // null for title and completed gets their 1.0 type messages; for the 1.1 fields, its own.
+    for (const field of ['priority', 'tags'] as const) {
       if (input[field] === null) problems.push({ field, message: 'must not be null' });
     }
-    if (input.title !== undefined && input.title !== null) patch.title = this.title(input.title, problems);
+    if (input.title !== undefined) patch.title = this.title(input.title, problems);
     if (input.description !== undefined) patch.description = this.description(input.description, problems);
-    if (input.completed !== undefined && input.completed !== null)
-      patch.completed = this.completed(input.completed, problems);
+    if (input.completed !== undefined) patch.completed = this.completed(input.completed, problems);
     if (input.priority !== undefined && input.priority !== null)
       patch.priority = this.priority(input.priority, problems);
     if (input.tags !== undefined && input.tags !== null) patch.tags = this.tagList(input.tags, problems);
@@ -313,7 +319,49 @@ export class TasksService {
       partialDue = given > 0 && given < 3;
     }
     this.throwIfAny(problems);
-    return this.tasks.update(ownerId, id, patch, { ifMatch, placement, partialDue });
+    const options = { ifMatch, placement, partialDue };
+    const ruleGiven = typeof patch.recurrence === 'string';
+    const dateGiven = typeof patch.dueDate === 'string';
+    this.checkGivesADate(patch.recurrence ?? null, patch.dueDate ?? null);
+    if (ruleGiven === dateGiven) return this.tasks.update(ownerId, id, patch, options);
+    return this.updateCheckingRecurrence(ownerId, id, patch, options);
+  }
+
+  /**
+   * A PATCH that gives a rule but not the date, or the date but not the rule:
+   * whether the rule gives a date depends on what is stored, so read it, check
+   * the merged result, and write only over the version that was checked. When
+   * another write got there first (and the caller sent no If-Match), check again.
+   */
+  private async updateCheckingRecurrence(
+    ownerId: string,
+    id: string,
+    patch: TaskPatch,
+    options: { ifMatch?: IfMatch; placement: PlacementChange; partialDue: boolean },
+  ): Promise<TaskRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.tasks.findOne(ownerId, id);
+      const rule = patch.recurrence !== undefined ? patch.recurrence : current.recurrence;
+      const date = patch.dueDate !== undefined ? patch.dueDate : current.dueDate;
+      if (rule !== null && date !== null) this.checkGivesADate(rule, date);
+      if (options.ifMatch !== undefined) return this.tasks.update(ownerId, id, patch, options);
+      try {
+        return await this.tasks.update(ownerId, id, patch, { ...options, ifMatch: [current.version] });
+      } catch (error) {
+        if (!(error instanceof VersionConflictError) || attempt === CHECKED_UPDATE_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** The contract's 400 for a rule with no date in its first 1,000 periods from the due. */
+  private checkGivesADate(rule: string | null, dueDate: string | null): void {
+    if (rule === null || dueDate === null || recurrenceGivesADate(rule, dueDate)) return;
+    this.throwIfAny([
+      {
+        field: 'recurrence',
+        message: `gives no date in its first ${RECURRENCE_PERIODS} periods from the due (UNTIL aside)`,
+      },
+    ]);
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
@@ -440,12 +488,11 @@ export class TasksService {
     if (raw === undefined || raw === null) return raw;
     const members = this.dueMembers(raw, problems);
     if (members.date === undefined || members.time === undefined || members.timeZone === undefined) {
-      if (typeof raw === 'object' && !Array.isArray(raw))
+      // A member that is there but wrong has its own problem already.
+      const given = raw as Record<string, unknown>;
+      if (typeof raw === 'object' && !Array.isArray(raw) && DUE_MEMBERS.some((m) => given[m] === undefined))
         problems.push({ field: 'due', message: 'must have date, time and timeZone' });
       return undefined;
-    }
-    if ((members.time === null) !== (members.timeZone === null)) {
-      problems.push({ field: 'due', message: 'must have both time and timeZone, or neither' });
     }
     return members as { date: string; time: string | null; timeZone: string | null };
   }
@@ -462,7 +509,7 @@ export class TasksService {
     const due = raw as DueInput & Record<string, unknown>;
     const members: { date?: string; time?: string | null; timeZone?: string | null } = {};
     for (const key of Object.keys(due)) {
-      if (!['date', 'time', 'timeZone'].includes(key))
+      if (!(DUE_MEMBERS as readonly string[]).includes(key))
         problems.push({ field: `due.${key}`, message: 'is not allowed' });
     }
     if (due.date !== undefined) {

@@ -1,10 +1,11 @@
 import { ApiProperty, ApiSchema, type ApiSchemaOptions } from '@nestjs/swagger';
-import { Allow, IsBoolean, IsDefined, IsOptional, IsString } from 'class-validator';
+import { Allow } from 'class-validator';
 import type { DueDto } from './due.dto.js';
 import { TASK_FIELD_DOCS } from './task-fields.js';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../task.entity.js';
 
-// Types are checked here; lengths (in code points, after trimming) by TasksService.
+// Every rule (types, lengths in code points after trimming, cross-field rules) is TasksService's, so
+// that one 400 lists every problem of a body; the DTO only names the allowed fields.
 // @nestjs/swagger copies every ApiSchema option into the schema, though its type only names
 // `name` and `description`; additionalProperties documents that unknown fields are a 400.
 @ApiSchema({
@@ -19,8 +20,7 @@ export class CreateTaskDto {
     minLength: 1,
     maxLength: TITLE_MAX_LENGTH,
   })
-  @IsDefined({ message: 'is required' })
-  @IsString({ message: 'must be a string' })
+  @Allow()
   title!: string;
 
   @ApiProperty({
@@ -31,16 +31,13 @@ export class CreateTaskDto {
     maxLength: DESCRIPTION_MAX_LENGTH,
     example: '2 litres, semi-skimmed',
   })
-  @IsOptional()
-  @IsString({ message: 'must be a string or null' })
+  @Allow()
   description?: string | null;
 
   @ApiProperty({ required: false, default: false, example: false })
-  @IsOptional()
-  @IsBoolean({ message: 'must be true or false' })
+  @Allow()
   completed?: boolean;
 
-  // The 1.1 fields: their rules are TasksService's (nested and cross-field).
   @ApiProperty(TASK_FIELD_DOCS.listId)
   @Allow()
   listId?: string | null;
