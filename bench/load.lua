@@ -1,7 +1,8 @@
 -- wrk script for `npm run bench` (bench/run.ts writes the data file and passes
 -- `-- <data file> <scenario>`). Every request is made by a random seeded user
 -- on one of that user's own tasks, as in the autocannon path of bench/run.ts.
-local users, scenario
+-- The data file returns { filter = "<query of the filtered list>", users = { {auth=…, ids={…}}, … } }.
+local users, filter, scenario
 local threads = 0
 local created = 0
 
@@ -11,7 +12,8 @@ function setup(thread)
 end
 
 function init(args)
-  users = dofile(args[1])
+  local data = dofile(args[1])
+  users, filter = data.users, data.filter
   scenario = args[2]
   math.randomseed(os.time() * 100 + thread_number)
 end
@@ -26,6 +28,10 @@ end
 
 local function list(user)
   return wrk.format("GET", "/api/v1/tasks", { Authorization = user.auth })
+end
+
+local function filtered(user)
+  return wrk.format("GET", "/api/v1/tasks?" .. filter, { Authorization = user.auth })
 end
 
 local function patch(user)
@@ -50,7 +56,7 @@ local function mixed(user)
   return create(user)
 end
 
-local scenarios = { get = get, list = list, patch = patch, create = create, mixed = mixed }
+local scenarios = { get = get, list = list, filtered = filtered, patch = patch, create = create, mixed = mixed }
 
 function request()
   return scenarios[scenario](pick(users))
