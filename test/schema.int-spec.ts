@@ -225,6 +225,7 @@ describe('tasks schema', () => {
       'Relation Name'?: string;
       'Actual Rows': number;
       'Actual Loops': number;
+      'Rows Removed by Filter'?: number;
       Plans?: PlanNode[];
     }
     const nodes = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodes)];
@@ -291,6 +292,22 @@ describe('tasks schema', () => {
             expect({ mode, sorted: input <= LIMIT + 1 }).toEqual({ mode, sorted: true });
           }
         }
+      },
+    );
+
+    it.each(['-createdAt', 'title', 'priority'] as const)(
+      'reads a sparse due range under sort=%s off the due index, not the whole owner',
+      async (sort) => {
+        // One day of dues: about 19 of the owner's 10,000 tasks, fewer than a page.
+        const query: ListQuery = { sort, limit: LIMIT, dueFrom: '2026-03-01', dueTo: '2026-03-01' };
+        const all = nodes(await plan(query, 'force_custom_plan'));
+        const read = all
+          .filter((n) => /Scan/.test(n['Node Type']) && n['Node Type'] !== 'Bitmap Index Scan')
+          .reduce(
+            (sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'],
+            0,
+          );
+        expect({ sort, readAtMost100: read <= 100 }).toEqual({ sort, readAtMost100: true });
       },
     );
 

@@ -57,7 +57,7 @@ const GET = `select ${COLUMNS} from tasks where id = $1 and user_id = $2`;
 const LIST = `select ${COLUMNS} from tasks where user_id = $1 order by created_at desc, id desc limit 21`;
 const FILTERED =
   `select ${COLUMNS} from tasks where user_id = $1 and tags @> $2::text[] ` +
-  `and due_date between $3::date and $4::date order by created_at desc, id desc limit 21`;
+  `and due_key >= $3::date and due_key < $4::date + 1 order by created_at desc, id desc limit 21`;
 const LAST = `select position from tasks where user_id = $1 and list_id is null and parent_id is null
   order by position desc, id desc limit 1`;
 // The quota: the owner's row, locked by the upsert, admits the insert while under the limit.

@@ -388,16 +388,17 @@ export class TasksRepository {
     if (shape.list === 'id') where.push(`${col('listId')} = ${p.$('list', 'uuid')}`);
     if (shape.parent === 'none') where.push(`${col('parentId')} is null`);
     if (shape.parent === 'id') where.push(`${col('parentId')} = ${p.$('parent', 'uuid')}`);
-    if (shape.range && sort.key === 'dueKey') {
-      // The due sorts read the range straight off their index.
+    if (shape.range) {
+      // On due_key, whose index holds the range. Under another sort the
+      // planner then chooses, for the values (these statements run unprepared):
+      // walk the sort's index filtering the range, or read the range off the
+      // due index and sort it. Filtering due_date instead left it only the
+      // walk, which for a sparse range reads every task of the owner: 1,000
+      // heap pages and 45 ms for one page at 1,000 tasks an owner, against
+      // 50 pages and 0.5 ms from the due index.
       where.push(
         `${col('dueKey')} >= ${p.$('dueFrom', 'date')} and ${col('dueKey')} < ${p.$('dueTo', 'date')} + 1`,
       );
-    } else if (shape.range) {
-      // Other sorts filter the range on their own index's scan. On due_key the
-      // range would tempt a generic plan into reading it from the due index
-      // and sorting every match: a generic plan assumes an average owner.
-      where.push(`${col('dueDate')} between ${p.$('dueFrom', 'date')} and ${p.$('dueTo', 'date')}`);
     }
     const select = (conditions: string[], orderBy: string) =>
       `select ${t.selectList('t')} from ${t.table} t where ${conditions.join(' and ')} ` +
