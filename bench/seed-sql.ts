@@ -22,7 +22,7 @@
  *   may): inserting a million rows in creation order into nine indexes in
  *   owner order took 232 s on our loaded 2-core machine, nearly all of it
  *   index maintenance. Built at once, they are denser than indexes grown one
- *   insert at a time (bench/README.md has both sizes).
+ *   insert at a time, so the size on disk it prints is on the low side.
  */
 import type pg from 'pg';
 
