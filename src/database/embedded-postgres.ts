@@ -12,6 +12,8 @@ export interface EmbeddedPostgresOptions {
   database: string;
   /** Faster but not crash-safe: for throw-away test clusters only. */
   durable?: boolean;
+  /** Server settings given at start (`-c name=value`), e.g. the bench's shared_buffers. */
+  settings?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -198,7 +200,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', ...(options.durable === false ? ['--no-sync'] : [])],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(options.durable === false ? durabilityOff : [])],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      ...(options.durable === false ? durabilityOff : []),
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     onLog: (message) => log(message.trim()),
     onError: (error) => log(`[error] ${String(error).trim()}`),
   });
