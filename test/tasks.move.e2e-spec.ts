@@ -17,6 +17,7 @@ import {
   TASKS,
   type Group,
 } from './helpers/move';
+import { PROBLEM as TASK_PROBLEM } from './helpers/tasks-http';
 
 /**
  * POST /api/v1/tasks/{id}/move (shared/spec/http-api.md, "manual order")
@@ -27,37 +28,13 @@ import {
  */
 
 const PROBLEM = {
-  notFound: { status: 404, code: 'TASK_NOT_FOUND', title: 'Task not found', detail: 'Task not found' },
-  precondition: {
-    status: 412,
-    code: 'PRECONDITION_FAILED',
-    title: 'Precondition failed',
-    detail: 'The task has been changed since the given version',
-  },
+  ...TASK_PROBLEM,
   afterNotFound: {
     status: 422,
     code: 'REFERENCE_NOT_FOUND',
     title: 'Reference not found',
     detail: 'after does not name one of your tasks',
   },
-  listNotFound: {
-    status: 422,
-    code: 'REFERENCE_NOT_FOUND',
-    title: 'Reference not found',
-    detail: 'listId does not name one of your lists',
-  },
-  parentNotFound: {
-    status: 422,
-    code: 'REFERENCE_NOT_FOUND',
-    title: 'Reference not found',
-    detail: 'parentId does not name one of your tasks',
-  },
-  invalidParent: (detail: string) => ({
-    status: 422,
-    code: 'INVALID_PARENT',
-    title: 'Invalid parent',
-    detail,
-  }),
 } as const;
 
 let fixture: HttpFixture;
