@@ -142,6 +142,10 @@ function isTimeZone(name: string): boolean {
   }
 }
 
+const DUE_MEMBERS = ['date', 'time', 'timeZone'] as const;
+/** Tries of a PATCH whose recurrence check read the task, when other writes keep getting there first. */
+const CHECKED_UPDATE_ATTEMPTS = 5;
+
 /**
  * The task rules (trimming, limits, defaults, references' form) in front of
  * the repository: every input is checked once, here, before any database
@@ -149,10 +153,6 @@ function isTimeZone(name: string): boolean {
  * are DataLayerErrors, never HTTP exceptions, so only the exception filter
  * knows about HTTP.
  */
-const DUE_MEMBERS = ['date', 'time', 'timeZone'] as const;
-/** Tries of a PATCH whose recurrence check read the task, when other writes keep getting there first. */
-const CHECKED_UPDATE_ATTEMPTS = 5;
-
 @Injectable()
 export class TasksService {
   private readonly logger = new Logger(TasksService.name);
@@ -320,10 +320,11 @@ export class TasksService {
     }
     this.throwIfAny(problems);
     const options = { ifMatch, placement, partialDue };
-    const ruleGiven = typeof patch.recurrence === 'string';
-    const dateGiven = typeof patch.dueDate === 'string';
     this.checkGivesADate(patch.recurrence ?? null, patch.dueDate ?? null);
-    if (ruleGiven === dateGiven) return this.tasks.update(ownerId, id, patch, options);
+    // Only a new rule over the stored date, or a new date under the stored rule, needs the stored task.
+    const ruleOverStoredDate = typeof patch.recurrence === 'string' && patch.dueDate === undefined;
+    const dateUnderStoredRule = typeof patch.dueDate === 'string' && patch.recurrence === undefined;
+    if (!ruleOverStoredDate && !dateUnderStoredRule) return this.tasks.update(ownerId, id, patch, options);
     return this.updateCheckingRecurrence(ownerId, id, patch, options);
   }
 
@@ -356,12 +357,10 @@ export class TasksService {
   /** The contract's 400 for a rule with no date in its first 1,000 periods from the due. */
   private checkGivesADate(rule: string | null, dueDate: string | null): void {
     if (rule === null || dueDate === null || recurrenceGivesADate(rule, dueDate)) return;
-    this.throwIfAny([
-      {
-        field: 'recurrence',
-        message: `gives no date in its first ${RECURRENCE_PERIODS} periods from the due (UNTIL aside)`,
-      },
-    ]);
+    throw ValidationError.field(
+      'recurrence',
+      `gives no date in its first ${RECURRENCE_PERIODS} periods from the due (UNTIL aside)`,
+    );
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
