@@ -4,6 +4,7 @@ import {
   comparable,
   expectProblem,
   expectValidationProblem,
+  TRANSPORT_PROBLEM,
   type InjectResponse,
 } from './helpers/http-assert';
 import { startHttpApp, type HttpFixture } from './helpers/http';
@@ -33,6 +34,7 @@ const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 const EMOJI = '😀'; // one code point, two UTF-16 units, four UTF-8 bytes
 
 const PROBLEM = {
+  ...TRANSPORT_PROBLEM,
   notFound: { status: 404, code: 'LIST_NOT_FOUND', title: 'List not found', detail: 'List not found' },
   taskNotFound: { status: 404, code: 'TASK_NOT_FOUND', title: 'Task not found', detail: 'Task not found' },
   taken: {
@@ -53,30 +55,6 @@ const PROBLEM = {
     code: 'REFERENCE_NOT_FOUND',
     title: 'Reference not found',
     detail: 'listId does not name one of your lists',
-  },
-  unsupported: {
-    status: 415,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    title: 'Unsupported media type',
-    detail: 'The request body must be sent as application/json',
-  },
-  tooLarge: {
-    status: 413,
-    code: 'PAYLOAD_TOO_LARGE',
-    title: 'Payload too large',
-    detail: 'The request body is larger than 64 KiB',
-  },
-  missingToken: {
-    status: 401,
-    code: 'MISSING_TOKEN',
-    title: 'Unauthorized',
-    detail: 'A bearer token is required',
-  },
-  methodNotAllowed: {
-    status: 405,
-    code: 'METHOD_NOT_ALLOWED',
-    title: 'Method not allowed',
-    detail: 'The route does not support this method',
   },
 } as const;
 

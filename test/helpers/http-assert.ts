@@ -15,6 +15,35 @@ export interface ExpectedProblem {
   errors?: { field: string; message: string }[];
 }
 
+/** The problem documents every route answers the same way, whatever its resource. */
+export const TRANSPORT_PROBLEM = {
+  unsupported: {
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    title: 'Unsupported media type',
+    detail: 'The request body must be sent as application/json',
+  },
+  tooLarge: {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    title: 'Payload too large',
+    detail: 'The request body is larger than 64 KiB',
+  },
+  routeNotFound: { status: 404, code: 'ROUTE_NOT_FOUND', title: 'Route not found', detail: 'No such route' },
+  methodNotAllowed: {
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+    title: 'Method not allowed',
+    detail: 'The route does not support this method',
+  },
+  missingToken: {
+    status: 401,
+    code: 'MISSING_TOKEN',
+    title: 'Unauthorized',
+    detail: 'A bearer token is required',
+  },
+} as const;
+
 /**
  * Things that must never reach a client in an error body (shared/spec/http-api.md, Errors):
  * stack frames, SQL text, driver messages, connection strings. Secrets the test knows

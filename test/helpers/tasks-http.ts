@@ -1,7 +1,7 @@
 import type { HTTPMethods } from 'fastify';
 import type pg from 'pg';
 import { TEST_JWT_SECRET } from './boot-app';
-import { expectTaskShape, type InjectResponse, type TaskJson } from './http-assert';
+import { expectTaskShape, TRANSPORT_PROBLEM, type InjectResponse, type TaskJson } from './http-assert';
 import { startHttpApp, tokenFor, type HttpFixture } from './http';
 
 /**
@@ -19,37 +19,13 @@ export const BOB = 'user_bob';
 export const MISSING_ID = '00000000-0000-4000-8000-000000000000';
 
 export const PROBLEM = {
+  ...TRANSPORT_PROBLEM,
   notFound: { status: 404, code: 'TASK_NOT_FOUND', title: 'Task not found', detail: 'Task not found' },
   precondition: {
     status: 412,
     code: 'PRECONDITION_FAILED',
     title: 'Precondition failed',
     detail: 'The task has been changed since the given version',
-  },
-  unsupported: {
-    status: 415,
-    code: 'UNSUPPORTED_MEDIA_TYPE',
-    title: 'Unsupported media type',
-    detail: 'The request body must be sent as application/json',
-  },
-  tooLarge: {
-    status: 413,
-    code: 'PAYLOAD_TOO_LARGE',
-    title: 'Payload too large',
-    detail: 'The request body is larger than 64 KiB',
-  },
-  routeNotFound: { status: 404, code: 'ROUTE_NOT_FOUND', title: 'Route not found', detail: 'No such route' },
-  methodNotAllowed: {
-    status: 405,
-    code: 'METHOD_NOT_ALLOWED',
-    title: 'Method not allowed',
-    detail: 'The route does not support this method',
-  },
-  missingToken: {
-    status: 401,
-    code: 'MISSING_TOKEN',
-    title: 'Unauthorized',
-    detail: 'A bearer token is required',
   },
   inProgress: {
     status: 409,
