@@ -311,6 +311,28 @@ describe('tasks schema', () => {
       },
     );
 
+    it.each(TASK_SORTS)(
+      'runs the first page sorted by %s on a cached plan, not planned again on every execution',
+      async (sort) => {
+        const statement = new TasksRepository(t.orm.em).listStatement(OWNER, { sort, limit: LIMIT });
+        const name = `first_page_${sort}`;
+        const client = await t.sql.connect();
+        try {
+          // Under the default plan_cache_mode, as the service runs: five custom plans, then
+          // the generic plan whenever it does not look dearer than they did.
+          for (let i = 0; i < 10; i++)
+            await client.query({ name, text: statement.text, values: statement.values });
+          const { rows } = await client.query(
+            'select generic_plans::int, custom_plans::int from pg_prepared_statements where name = $1',
+            [name],
+          );
+          expect(rows).toEqual([{ generic_plans: 5, custom_plans: 5 }]);
+        } finally {
+          client.release();
+        }
+      },
+    );
+
     it('pages through the tasks without a due after the dated ones, under due and -due', async () => {
       for (const sort of ['due', '-due'] as const) {
         const query: ListQuery = {
