@@ -44,8 +44,10 @@ import {
   removeSeeded,
   sampleTaskIds,
   seedWithSql,
+  warmCaches,
   type DiskSize,
   type Seeded,
+  type Warmed,
 } from './seed-sql.js';
 
 const ROOT = resolve(__dirname, '..');
@@ -447,6 +449,7 @@ async function soak(service: Server, users: User[], dataFile: string, seconds: n
 }
 
 const f = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
+const mb = (bytes: number) => f(bytes / 2 ** 20);
 const total = (r: Measurement) =>
   r.pgCpuUsPerRequest === null ? null : r.cpuUsPerRequest + r.pgCpuUsPerRequest;
 
@@ -676,6 +679,7 @@ interface ScalePhase {
   users: number;
   tasksPerUser: number;
   seeding: Omit<Seeded, 'userIds'>;
+  warmed: Warmed;
   results: Measurement[];
   disk?: DiskSize;
 }
@@ -709,6 +713,13 @@ async function scaleRun(db: Database, postgres: string, work: string): Promise<M
         `seeded in ${f(seed.insertSeconds, 1)} s (row triggers ${seed.triggers}), VACUUM ANALYZE ${f(seed.vacuumSeconds, 1)} s`,
       );
       const disk = size === 'large' ? await diskSize(client) : undefined;
+      const warmed = await warmCaches(client);
+      log(
+        warmed.prewarmedBytes === null
+          ? `checkpoint taken; pg_prewarm is not available, so the buffer cache starts cold (${f(warmed.seconds, 1)} s)`
+          : `checkpoint taken, ${mb(warmed.prewarmedBytes)} MB of ${mb(warmed.relationsBytes)} MB prewarmed into ` +
+              `${mb(warmed.sharedBuffersBytes)} MB of shared buffers (${f(warmed.seconds, 1)} s)`,
+      );
       const ids = await sampleTaskIds(client, seed.userIds, tasks, SAMPLED_IDS);
       const users: User[] = [];
       for (const userId of seed.userIds) {
@@ -719,7 +730,7 @@ async function scaleRun(db: Database, postgres: string, work: string): Promise<M
       await writeLoadData(dataFile, users);
       const results = await measureAll(servers, users, dataFile, pgCpu, `${size}: `);
       const { userIds: _, ...seeding } = seed;
-      phases.push({ size, users: userCount, tasksPerUser: tasks, seeding, results, disk });
+      phases.push({ size, users: userCount, tasksPerUser: tasks, seeding, warmed, results, disk });
     }
     for (const server of servers.splice(0)) await stopServer(server);
 
