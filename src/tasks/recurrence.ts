@@ -119,19 +119,94 @@ export const RECURRENCE_PERIODS = 1000;
  * spent 12 s of CPU on that one even with UNTIL set 1,000 periods ahead.
  */
 export function recurrenceGivesADate(rule: string, dueDate: string): boolean {
-  const withoutUntil = rule
+  return firstOccurrence(rule, dueDate, () => true) !== null;
+}
+
+/** Occurrences are dates up to this one (the contract's dates have four-digit years). */
+const LAST_DATE = '9999-12-31';
+
+/**
+ * The next occurrence of a valid rule strictly after `dueDate` (YYYY-MM-DD),
+ * with that due as DTSTART, as a date; null when there is none within
+ * RECURRENCE_PERIODS periods, on or before the rule's UNTIL, or before
+ * 10000-01-01 (the task then completes like any other). Occurrences are local
+ * dates: the due's time and zone are kept by the caller, so 09:30 in
+ * Europe/Berlin stays 09:30 there across daylight-saving changes.
+ */
+export function nextOccurrence(rule: string, dueDate: string): string | null {
+  const until = rule
     .split(';')
-    .filter((part) => !part.startsWith('UNTIL='))
-    .join(';');
+    .find((part) => part.startsWith('UNTIL='))
+    ?.slice('UNTIL='.length);
+  const last = until ? `${until.slice(0, 4)}-${until.slice(4, 6)}-${until.slice(6, 8)}` : LAST_DATE;
+  if (dueDate >= last) return null;
+  const next = firstOccurrence(rule, dueDate, (date) => date > dueDate);
+  return next !== null && next <= last ? next : null;
+}
+
+/**
+ * The first occurrence that `wanted` accepts, walking from DTSTART = `dueDate`
+ * with UNTIL left out (the callers bound it themselves, as dates), for at most
+ * RECURRENCE_PERIODS periods and up to the year 9999; null when there is none.
+ */
+function firstOccurrence(rule: string, dueDate: string, wanted: (date: string) => boolean): string | null {
+  const parts = rule.split(';').filter((part) => !part.startsWith('UNTIL='));
+  const inItsYear = yearlyOrdinalCheck(parts);
   const recurrence = new RRuleTemporal({
-    rruleString: `DTSTART;VALUE=DATE:${dueDate.replaceAll('-', '')}\nRRULE:${withoutUntil}`,
+    rruleString: `DTSTART;VALUE=DATE:${dueDate.replaceAll('-', '')}\nRRULE:${parts.join(';')}`,
     maxIterations: RECURRENCE_PERIODS,
   });
+  let found = null as string | null;
   try {
-    return recurrence.all((_, index) => index < 1).length > 0;
+    recurrence.all((occurrence) => {
+      if (occurrence.year > 9999) return false;
+      const date = occurrence.toPlainDate().toString();
+      if (!wanted(date) || !inItsYear(date)) return true;
+      found = date;
+      return false;
+    });
   } catch (error) {
     // all() throws once it has gone through maxIterations periods without a date.
-    if (error instanceof Error && error.message.startsWith('Maximum iterations')) return false;
+    if (error instanceof Error && error.message.startsWith('Maximum iterations')) return null;
     throw error;
   }
+  return found;
+}
+
+const WEEKDAY_NUMBERS: Record<string, number> = { SU: 0, MO: 1, TU: 2, WE: 3, TH: 4, FR: 5, SA: 6 };
+const DAY_MS = 86_400_000;
+
+/**
+ * rrule-temporal 2.2.8 lets a YEARLY ordinal that a year does not have run on
+ * into the next year: FREQ=YEARLY;BYDAY=53MO from 2026-12-07 gives
+ * 2027-01-04, 2028-01-03, 2029-01-01 and 2029-12-31, where RFC 5545 gives only
+ * the last (2029 is the first of them with 53 Mondays). It gets ordinals right
+ * within BYMONTH and for MONTHLY, and no year lacks a 1st to 52nd weekday, so
+ * only ±53 can be wrong: for a YEARLY rule with ordinals and no BYMONTH, this
+ * check keeps an occurrence only when it is one of its own year's ordinals.
+ */
+function yearlyOrdinalCheck(parts: string[]): (date: string) => boolean {
+  const byDay = parts.find((part) => part.startsWith('BYDAY='))?.slice('BYDAY='.length);
+  if (!parts.includes('FREQ=YEARLY') || parts.some((p) => p.startsWith('BYMONTH=')) || !byDay)
+    return () => true;
+  const tokens = byDay.split(',').map((token) => {
+    const m = /^([+-]?\d{1,2})?([A-Z]{2})$/.exec(token)!;
+    return { n: m[1] === undefined ? 0 : Number(m[1]), weekday: WEEKDAY_NUMBERS[m[2]] };
+  });
+  if (tokens.every((token) => token.n === 0)) return () => true;
+  return (date) => {
+    const year = Number(date.slice(0, 4));
+    const time = Date.parse(`${date}T00:00:00Z`);
+    return tokens.some(({ n, weekday }) => {
+      if (new Date(time).getUTCDay() !== weekday) return false;
+      if (n === 0) return true;
+      const start = Date.UTC(year, 0, 1);
+      const end = Date.UTC(year, 11, 31);
+      const nth =
+        n > 0
+          ? start + (((weekday - new Date(start).getUTCDay() + 7) % 7) + 7 * (n - 1)) * DAY_MS
+          : end - (((new Date(end).getUTCDay() - weekday + 7) % 7) + 7 * (-n - 1)) * DAY_MS;
+      return nth === time;
+    });
+  };
 }

@@ -95,6 +95,9 @@ function sortKeyOf(task: TaskRecord, key: SortKey): string | null {
  * Null for no condition ('*' only asks that the task exists, which the
  * statement's WHERE already does).
  */
+/** Tries of a PATCH whose UPDATE touched no row although the task, read next, would have matched. */
+const WRITE_ATTEMPTS = 5;
+
 function acceptedVersions(ifMatch?: IfMatch): number[] | null {
   if (ifMatch === undefined || ifMatch === '*') return null;
   return ifMatch.filter((v) => Number.isInteger(v) && v >= 1 && v <= INT4_MAX);
@@ -481,18 +484,52 @@ export class TasksRepository {
         { partialDue, position: 'last-if-moved' },
       );
     }
+    return (await this.updateRow(ownerId, id, patch, ifMatch, partialDue, false))!;
+  }
+
+  /**
+   * A PATCH that sets `completed: true`, unless the task is a recurring one
+   * not yet completed: that one is left unchanged and null is returned, for
+   * the service to advance its due by its rule instead. For any other task it
+   * is the one UPDATE of every PATCH (the condition is in its WHERE), so only a
+   * recurring task costs a read first.
+   */
+  async completeUnlessRecurring(
+    ownerId: string,
+    id: string,
+    patch: TaskPatch,
+    options: { ifMatch?: IfMatch; partialDue?: boolean } = {},
+  ): Promise<TaskRecord | null> {
+    if (!UUID.test(id)) throw new TaskNotFoundError();
+    return this.updateRow(ownerId, id, patch, options.ifMatch, options.partialDue ?? false, true);
+  }
+
+  private async updateRow(
+    ownerId: string,
+    id: string,
+    patch: TaskPatch,
+    ifMatch: IfMatch | undefined,
+    partialDue: boolean,
+    unlessRecurring: boolean,
+  ): Promise<TaskRecord | null> {
     const versions = acceptedVersions(ifMatch);
     const present = PATCHABLE.filter((prop) => patch[prop] !== undefined);
-    const statement = this.statements.update(present, versions !== null, partialDue);
-    const rows = await this.sql.run<TaskRecord>(
-      statement.bind({ ...patch, id, owner: ownerId, versions } as Record<UpdateParam, unknown>),
-    );
-    if (rows.length > 0) return rows[0];
-    // Touched no row: tell apart not there, a stale version, and a partial due on a task without one.
-    const current = await this.sql.run<TaskRecord>(this.statements.findOne.bind({ id, owner: ownerId }));
-    if (current.length === 0) throw new TaskNotFoundError();
-    checkVersion(current[0], ifMatch);
-    throw partialDueError();
+    const statement = this.statements.update(present, versions !== null, partialDue, unlessRecurring);
+    const values = { ...patch, id, owner: ownerId, versions } as Record<UpdateParam, unknown>;
+    for (let attempt = 1; ; attempt++) {
+      const rows = await this.sql.run<TaskRecord>(statement.bind(values));
+      if (rows.length > 0) return rows[0];
+      // Touched no row: tell apart not there, a stale version, a recurring task,
+      // and a partial due on a task without one.
+      const found = await this.sql.run<TaskRecord>(this.statements.findOne.bind({ id, owner: ownerId }));
+      if (found.length === 0) throw new TaskNotFoundError();
+      const current = found[0];
+      checkVersion(current, ifMatch);
+      if (unlessRecurring && current.recurrence !== null && !current.completed) return null;
+      if (partialDue && current.dueDate === null) throw partialDueError();
+      // None of them: another write changed the task between the two statements.
+      if (attempt === WRITE_ATTEMPTS) throw new VersionConflictError(current.version);
+    }
   }
 
   async delete(ownerId: string, id: string, ifMatch?: IfMatch): Promise<void> {
@@ -835,7 +872,7 @@ function buildStatements(
     );
   });
   const updates = shapes<UpdateParam>((shape, p) => {
-    const [props, conditional, partialDue] = shape.split('|');
+    const [props, conditional, partialDue, unlessRecurring] = shape.split('|');
     const present = (props ? props.split(',') : []) as Settable[];
     // An update that sets nothing (a `due` of no members) is still an update: version +1.
     const sets =
@@ -846,6 +883,7 @@ function buildStatements(
       `update ${t.table} t set ${sets.join(', ')} where ${owned(p)}` +
       (conditional === 'true' ? ` and ${col('version')} = any(${p.$('versions', 'int[]')})` : '') +
       (partialDue === 'true' ? ` and ${col('dueDate')} is not null` : '') +
+      (unlessRecurring === 'true' ? ` and (${col('recurrence')} is null or ${col('completed')})` : '') +
       ` returning ${select}`
     );
   });
@@ -929,9 +967,13 @@ function buildStatements(
         `select ${k.column('userId')}, ${k.column('key')} from ${k.table} where ${k.column('expiresAt')} < now() ` +
         `limit ${p.$('batch')}) returning 1) select count(*)::int as n from swept`,
     ),
-    /** One UPDATE per set of columns and conditions: at most 2^12 × 4 texts, far fewer in use. */
-    update: (present: readonly Settable[], conditional: boolean, partialDue: boolean) =>
-      updates(`${present.join(',')}|${conditional}|${partialDue}`),
+    /** One UPDATE per set of columns and conditions: at most 2^12 × 8 texts, far fewer in use. */
+    update: (
+      present: readonly Settable[],
+      conditional: boolean,
+      partialDue: boolean,
+      unlessRecurring = false,
+    ) => updates(`${present.join(',')}|${conditional}|${partialDue}|${unlessRecurring}`),
     delete: prepared<'id' | 'owner' | 'versions'>(
       (p) => `delete from ${t.table} t where ${owned(p)} returning ${col('id')}`,
     ),

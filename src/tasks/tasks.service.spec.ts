@@ -1,6 +1,6 @@
 import type { ConfigService } from '@nestjs/config';
 import type { EnvironmentVariables } from '../config/environment';
-import { ValidationError } from '../database/data-layer.errors';
+import { ValidationError, VersionConflictError } from '../database/data-layer.errors';
 import { CursorCodec } from './cursor-codec';
 import type { TaskRecord } from './task.types';
 import type { TasksRepository } from './tasks.repository';
@@ -48,6 +48,7 @@ function setup() {
     findOne: jest.fn().mockResolvedValue(task),
     list: jest.fn().mockResolvedValue({ items: [], next: null }),
     update: jest.fn().mockResolvedValue(task),
+    completeUnlessRecurring: jest.fn().mockResolvedValue(task),
     delete: jest.fn().mockResolvedValue(undefined),
   };
   return {
@@ -151,6 +152,61 @@ describe('TasksService.update', () => {
     expect(await problems(service.update('u', task.id, { title: ' ', completed: true }))).toEqual([
       { field: 'title', message: 'must be 1 to 255 characters' },
     ]);
+  });
+});
+
+describe('TasksService.update completing a task', () => {
+  const daily: TaskRecord = { ...task, dueDate: '2026-12-07', recurrence: 'FREQ=DAILY', version: 4 };
+
+  it('completes in one write when the repository finds no uncompleted recurring task', async () => {
+    const { repo, service } = setup();
+    await service.update('u', task.id, { completed: true });
+    expect(repo.completeUnlessRecurring).toHaveBeenCalledWith(
+      'u',
+      task.id,
+      { completed: true },
+      { ifMatch: undefined, partialDue: false },
+    );
+    expect(repo.findOne).not.toHaveBeenCalled();
+    expect(repo.update).not.toHaveBeenCalled();
+  });
+
+  it('advances a recurring task by its rule, over the version it read', async () => {
+    const { repo, service } = setup();
+    repo.completeUnlessRecurring.mockResolvedValue(null);
+    repo.findOne.mockResolvedValue(daily);
+    await service.update('u', task.id, { completed: true, title: 'Water' });
+    expect(repo.update).toHaveBeenCalledWith(
+      'u',
+      task.id,
+      { title: 'Water', dueDate: '2026-12-08' },
+      { ifMatch: [4], placement: {}, partialDue: false },
+    );
+  });
+
+  it('reads again and advances from the newer due when another write got there first', async () => {
+    const { repo, service } = setup();
+    repo.completeUnlessRecurring.mockResolvedValue(null);
+    repo.findOne
+      .mockResolvedValueOnce(daily)
+      .mockResolvedValueOnce({ ...daily, dueDate: '2026-12-08', version: 5 });
+    repo.update.mockRejectedValueOnce(new VersionConflictError(5));
+    await service.update('u', task.id, { completed: true });
+    expect(repo.update.mock.calls.map((c) => [c[2], c[3].ifMatch])).toEqual([
+      [{ dueDate: '2026-12-08' }, [4]],
+      [{ dueDate: '2026-12-09' }, [5]],
+    ]);
+  });
+
+  it('gives the 412 to a caller whose If-Match lost the race, without retrying', async () => {
+    const { repo, service } = setup();
+    repo.completeUnlessRecurring.mockResolvedValue(null);
+    repo.update.mockRejectedValueOnce(new VersionConflictError(5));
+    repo.findOne.mockResolvedValue(daily);
+    await expect(service.update('u', task.id, { completed: true }, [4])).rejects.toBeInstanceOf(
+      VersionConflictError,
+    );
+    expect(repo.update).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -11,7 +11,12 @@ import {
   type FieldProblem,
 } from '../database/data-layer.errors.js';
 import { CursorCodec } from './cursor-codec.js';
-import { RECURRENCE_PERIODS, recurrenceGivesADate, recurrenceProblems } from './recurrence.js';
+import {
+  nextOccurrence,
+  RECURRENCE_PERIODS,
+  recurrenceGivesADate,
+  recurrenceProblems,
+} from './recurrence.js';
 import {
   DESCRIPTION_MAX_LENGTH,
   PRIORITIES,
@@ -143,8 +148,12 @@ function isTimeZone(name: string): boolean {
 }
 
 const DUE_MEMBERS = ['date', 'time', 'timeZone'] as const;
-/** Tries of a PATCH whose recurrence check read the task, when other writes keep getting there first. */
-const CHECKED_UPDATE_ATTEMPTS = 5;
+/**
+ * Tries of a PATCH that read the task first, when other writes keep getting
+ * there first. Each round lets at least one of the racing writes land, so
+ * this many writes to one task at the same moment all land.
+ */
+const CHECKED_UPDATE_ATTEMPTS = 20;
 
 /**
  * The task rules (trimming, limits, defaults, references' form) in front of
@@ -321,35 +330,63 @@ export class TasksService {
     this.throwIfAny(problems);
     const options = { ifMatch, placement, partialDue };
     this.checkGivesADate(patch.recurrence ?? null, patch.dueDate ?? null);
-    // Only a new rule over the stored date, or a new date under the stored rule, needs the stored task.
+    // A new rule over the stored date, or a new date under the stored rule, needs the stored task.
     const ruleOverStoredDate = typeof patch.recurrence === 'string' && patch.dueDate === undefined;
     const dateUnderStoredRule = typeof patch.dueDate === 'string' && patch.recurrence === undefined;
-    if (!ruleOverStoredDate && !dateUnderStoredRule) return this.tasks.update(ownerId, id, patch, options);
-    return this.updateCheckingRecurrence(ownerId, id, patch, options);
+    // So does completing a task that may be recurring, which advances its due instead.
+    const completing = patch.completed === true && patch.recurrence !== null;
+    const relocating = placement.listId !== undefined || placement.parentId !== undefined;
+    if (
+      ruleOverStoredDate ||
+      dateUnderStoredRule ||
+      (completing && (relocating || patch.recurrence !== undefined))
+    )
+      return this.updateReadingFirst(ownerId, id, patch, options);
+    if (!completing) return this.tasks.update(ownerId, id, patch, options);
+    // Most completed tasks do not recur: one UPDATE that leaves a recurring task alone, and a read only for one.
+    const completed = await this.tasks.completeUnlessRecurring(ownerId, id, patch, { ifMatch, partialDue });
+    return completed ?? this.updateReadingFirst(ownerId, id, patch, options);
   }
 
   /**
-   * A PATCH that gives a rule but not the date, or the date but not the rule:
-   * whether the rule gives a date depends on what is stored, so read it, check
-   * the merged result, and write only over the version that was checked. When
-   * another write got there first (and the caller sent no If-Match), check again.
+   * A PATCH whose result depends on the stored task: a rule without the date
+   * or the date without the rule (does the merged rule give a date?), or the
+   * completion of a recurring task (its next due, computed from the due after
+   * the rest of the PATCH is applied). It reads the task, decides, and writes
+   * only over the version it read, in the one UPDATE of any PATCH. When
+   * another write got there first, it reads and decides again, unless the
+   * caller sent If-Match with a version: then that write wins and the caller
+   * gets 412. So concurrent completions advance a task one occurrence each.
    */
-  private async updateCheckingRecurrence(
+  private async updateReadingFirst(
     ownerId: string,
     id: string,
     patch: TaskPatch,
     options: { ifMatch?: IfMatch; placement: PlacementChange; partialDue: boolean },
   ): Promise<TaskRecord> {
+    const { ifMatch } = options;
     for (let attempt = 1; ; attempt++) {
       const current = await this.tasks.findOne(ownerId, id);
+      if (Array.isArray(ifMatch) && !ifMatch.includes(current.version))
+        throw new VersionConflictError(current.version);
       const rule = patch.recurrence !== undefined ? patch.recurrence : current.recurrence;
       const date = patch.dueDate !== undefined ? patch.dueDate : current.dueDate;
-      if (rule !== null && date !== null) this.checkGivesADate(rule, date);
-      if (options.ifMatch !== undefined) return this.tasks.update(ownerId, id, patch, options);
+      const changesRule = patch.recurrence !== undefined || patch.dueDate !== undefined;
+      if (changesRule && rule !== null && date !== null) this.checkGivesADate(rule, date);
+      let write = patch;
+      if (patch.completed === true && !current.completed && rule !== null && date !== null) {
+        const next = nextOccurrence(rule, date);
+        if (next !== null) {
+          // Not completed: its due moves on (time and zone kept), completed stays false.
+          const { completed: _, ...rest } = patch;
+          write = { ...rest, dueDate: next };
+        }
+      }
       try {
-        return await this.tasks.update(ownerId, id, patch, { ...options, ifMatch: [current.version] });
+        return await this.tasks.update(ownerId, id, write, { ...options, ifMatch: [current.version] });
       } catch (error) {
-        if (!(error instanceof VersionConflictError) || attempt === CHECKED_UPDATE_ATTEMPTS) throw error;
+        const retry = error instanceof VersionConflictError && !Array.isArray(ifMatch);
+        if (!retry || attempt === CHECKED_UPDATE_ATTEMPTS) throw error;
       }
     }
   }

@@ -40,7 +40,14 @@ export class UpdateTaskDto {
   @Allow()
   description?: string | null;
 
-  @ApiProperty({ required: false, description: 'null is refused.', example: true })
+  @ApiProperty({
+    required: false,
+    description:
+      'null is refused. true on a recurring task not yet completed does not complete it: its due.date moves to ' +
+      "the rule's next occurrence after the due (after the rest of this PATCH), time and timeZone kept, and " +
+      'completed stays false; with no next occurrence (UNTIL, 1,000 periods, year 9999) it completes.',
+    example: true,
+  })
   @Allow()
   completed?: boolean;
 
