@@ -15,7 +15,7 @@
  * that a run that dies leaves the database as it was:
  * - as superuser the insert runs with session_replication_role = replica: no
  *   row triggers (and no foreign-key checks), so it writes what the triggers
- *   would (due_key, completed_at, the owners' counts) itself; without that
+ *   would (due_key, completed_at, the owners' counts, change-feed positions) itself; without that
  *   right the triggers run, which is slower but gives the same rows;
  * - when it adds more rows than the table holds, the secondary indexes of
  *   tasks are dropped first and built again after the insert (as their owner
@@ -56,7 +56,7 @@ const listId = (user: string, k: string) => `md5(${user} || ':' || ${k})::uuid`;
  */
 const TASKS_SQL = `
 insert into tasks (user_id, id, list_id, parent_id, title, description, completed, completed_at, priority, tags,
-  due_date, due_time, due_time_zone, due_key, recurrence, position, created_at, updated_at, version)
+  due_date, due_time, due_time_zone, due_key, recurrence, position, created_at, updated_at, version, change_position)
 select user_id, gen_random_uuid(), case when b < 4 then null else ${listId('user_id', '(b - 2) / 2')} end, null,
   ${VERBS}[(1 + i % 11)::int] || ' ' || ${OBJECTS}[(1 + (n + u) % 13)::int],
   case when r_desc < 0.3 then 'Notes: ' || repeat('check the details first; ', 1 + (r_desc * 40)::int) end,
@@ -70,7 +70,7 @@ select user_id, gen_random_uuid(), case when b < 4 then null else ${listId('user
   due_date + coalesce(due_time + interval '1 second', time '00:00'),
   case when due_date is not null and r_rule < 0.1 then ${RULES}[1 + (r_rule * 30)::int % 3] end,
   ${positionKey('case when b < 4 then (n / 10) * 4 + b else (n / 10) * 2 + b % 2 end')},
-  created, coalesce(done_at, created), case when done then 2 else 1 end
+  created, coalesce(done_at, created), case when done then 2 else 1 end, 4 + n
 from (
   select i, n, u, b, $1::text || u as user_id, created, r_desc, r_pri, r_tags, r_zone, r_rule,
     floor(12 * r_tag * r_tag)::int as h,
@@ -115,14 +115,14 @@ export async function seedWithSql(
   const rebuilt = await dropSecondaryIndexes(client, users * tasks);
   try {
     await client.query(
-      `insert into lists (user_id, id, name, name_key, created_at, updated_at)
-       select $1::text || u, ${listId('$1::text || u', 'l.k')}, l.name, lower(l.name), now() - interval '400 days', now() - interval '400 days'
+      `insert into lists (user_id, id, name, name_key, created_at, updated_at, change_position)
+       select $1::text || u, ${listId('$1::text || u', 'l.k')}, l.name, lower(l.name), now() - interval '400 days', now() - interval '400 days', l.k
        from generate_series(1, $2::int) u, ${LISTS}`,
       [prefix, users],
     );
     if (triggers === 'skipped') {
       await client.query(
-        `insert into owners (user_id, task_count, list_count) select $1::text || u, $3::int, 3 from generate_series(1, $2::int) u`,
+        `insert into owners (user_id, task_count, list_count, change_seq) select $1::text || u, $3::int, 3, 3 + $3::int from generate_series(1, $2::int) u`,
         [prefix, users, tasks],
       );
     }

@@ -6,6 +6,8 @@ import { Migration20261201110100_task_columns } from './Migration20261201110100_
 import { Migration20261201110200_task_indexes } from './Migration20261201110200_task_indexes.js';
 import { Migration20261201110300_task_keys } from './Migration20261201110300_task_keys.js';
 import { Migration20261201110400_task_validate } from './Migration20261201110400_task_validate.js';
+import { Migration20261207120000_change_feed } from './Migration20261207120000_change_feed.js';
+import { Migration20261207120100_change_feed_backfill } from './Migration20261207120100_change_feed_backfill.js';
 
 /**
  * Every migration, oldest first. `npm run migration:create` writes a new file
@@ -19,4 +21,9 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261201110200_task_indexes', class: Migration20261201110200_task_indexes },
   { name: 'Migration20261201110300_task_keys', class: Migration20261201110300_task_keys },
   { name: 'Migration20261201110400_task_validate', class: Migration20261201110400_task_validate },
+  { name: 'Migration20261207120000_change_feed', class: Migration20261207120000_change_feed },
+  {
+    name: 'Migration20261207120100_change_feed_backfill',
+    class: Migration20261207120100_change_feed_backfill,
+  },
 ];

@@ -6,6 +6,7 @@ import { List } from '../src/lists/list.entity';
 import { ListsRepository } from '../src/lists/lists.repository';
 import { Owner } from '../src/owners/owner.entity';
 import { IdempotencyKey } from '../src/tasks/idempotency-key.entity';
+import { Deletion } from '../src/sync/deletion.entity';
 import { Task } from '../src/tasks/task.entity';
 import { toTaskResponse, TaskResponse } from '../src/tasks/task.response';
 import { TasksRepository } from '../src/tasks/tasks.repository';
@@ -32,6 +33,7 @@ it.each<[string, EntityClass<object>]>([
   ['lists', List],
   ['owners', Owner],
   ['idempotency_keys', IdempotencyKey],
+  ['deletions', Deletion],
 ])(
   'has a column in the migrated table %s for every property of its entity, and no other',
   async (name, entity) => {

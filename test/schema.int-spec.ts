@@ -33,6 +33,7 @@ describe('tasks schema', () => {
       ['due_key', 'timestamp without time zone', null, 'YES', null, null],
       ['recurrence', 'character varying', 255, 'YES', null, null],
       ['position', 'character varying', 64, 'NO', "'a0'::character varying", 'C'],
+      ['change_position', 'bigint', null, 'NO', "'0'::bigint", null],
     ]);
   });
 
@@ -76,6 +77,10 @@ describe('tasks schema', () => {
     expect(rows.map((r) => [r.indexname, r.indexdef.replace(/ ON public\./, ' ON ')])).toEqual([
       ['tasks_pkey', 'CREATE UNIQUE INDEX tasks_pkey ON tasks USING btree (user_id, id)'],
       [
+        'tasks_user_change_idx',
+        'CREATE INDEX tasks_user_change_idx ON tasks USING btree (user_id, change_position)',
+      ],
+      [
         'tasks_user_created_idx',
         'CREATE INDEX tasks_user_created_idx ON tasks USING btree (user_id, created_at, id)',
       ],
@@ -107,7 +112,13 @@ describe('tasks schema', () => {
   it('keeps updated_at, version, completed_at, the due key and the owner counts in triggers', async () => {
     const { rows } = await t.sql.query(`
       select t.tgname from pg_trigger t where t.tgrelid = 'tasks'::regclass and not t.tgisinternal order by 1`);
-    expect(rows.map((r) => r.tgname)).toEqual(['tasks_count', 'tasks_derive', 'tasks_touch']);
+    expect(rows.map((r) => r.tgname)).toEqual([
+      'tasks_change',
+      'tasks_count',
+      'tasks_derive',
+      'tasks_forget',
+      'tasks_touch',
+    ]);
 
     const inserted = await t.sql.query(
       `insert into tasks (user_id, title, completed, due_date, due_time, due_time_zone, created_at, updated_at)
@@ -368,7 +379,14 @@ describe('migrations', () => {
     const all = migrationsList.map((m) => m.name);
 
     expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual(['idempotency_keys', 'lists', 'mikro_orm_migrations', 'owners', 'tasks']);
+    expect(await tables()).toEqual([
+      'deletions',
+      'idempotency_keys',
+      'lists',
+      'mikro_orm_migrations',
+      'owners',
+      'tasks',
+    ]);
     expect(await t.orm.migrator.up()).toEqual([]);
     expect(await t.orm.migrator.getPending()).toEqual([]);
 
@@ -378,7 +396,14 @@ describe('migrations', () => {
     expect(fn.rowCount).toBe(0);
 
     expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual(['idempotency_keys', 'lists', 'mikro_orm_migrations', 'owners', 'tasks']);
+    expect(await tables()).toEqual([
+      'deletions',
+      'idempotency_keys',
+      'lists',
+      'mikro_orm_migrations',
+      'owners',
+      'tasks',
+    ]);
   });
 
   it('leave no drift between the entity and the schema (migration:check)', async () => {

@@ -4,6 +4,7 @@ import { migrationsList } from '../../migrations/index.js';
 import { List } from '../lists/list.entity.js';
 import { Owner } from '../owners/owner.entity.js';
 import { IdempotencyKey } from '../tasks/idempotency-key.entity.js';
+import { Deletion } from '../sync/deletion.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import type { DatabaseEnvironment } from '../config/environment.js';
 
@@ -31,7 +32,7 @@ export function buildOrmOptions(
 ): Options {
   return defineConfig({
     clientUrl,
-    entities: [Task, List, Owner, IdempotencyKey],
+    entities: [Task, List, Owner, IdempotencyKey, Deletion],
     extensions: [Migrator],
     // Nothing reaches the database outside a request context or an explicit fork.
     allowGlobalContext: false,

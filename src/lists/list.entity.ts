@@ -13,13 +13,16 @@ export const LIST_NAME_MAX_LENGTH = 100;
 @Entity({ tableName: 'lists' })
 @Unique({ name: 'lists_user_name_key_unique', properties: ['userId', 'nameKey'] })
 @Index({ name: 'lists_user_name_idx', properties: ['userId', 'name', 'id'] })
+@Index({ name: 'lists_user_change_idx', properties: ['userId', 'changePosition'] })
 @Check({ name: 'lists_name_not_blank', expression: `btrim(name) <> ''` })
 @Check({ name: 'lists_version_positive', expression: 'version >= 1' })
 @Trigger({
   name: 'lists_touch',
   timing: 'before',
   events: ['update'],
+  // A migration's backfill (lists.backfill, set for its own transaction) leaves updated_at, version and the ETag alone.
   body:
+    "if current_setting('lists.backfill', true) = 'on' then return new; end if; " +
     "new.updated_at := greatest(now(), date_trunc('milliseconds', old.updated_at) + interval '1 millisecond'); " +
     'new.version := old.version + 1; return new;',
 })
@@ -31,6 +34,28 @@ export const LIST_NAME_MAX_LENGTH = 100;
     "if tg_op = 'INSERT' then insert into owners (user_id, list_count) values (new.user_id, 1) " +
     'on conflict (user_id) do update set list_count = owners.list_count + 1; ' +
     'else update owners set list_count = list_count - 1 where user_id = old.user_id; end if; return null;',
+})
+// Every write takes the owner's next change-feed position (owners.change_seq,
+// which stays locked until the commit), and a deletion leaves a tombstone at
+// one; in the database, so that no code path (cascades and renumbering
+// included) can skip the feed. See src/sync/deletion.entity.ts.
+@Trigger({
+  name: 'lists_change',
+  timing: 'before',
+  events: ['insert', 'update'],
+  body:
+    'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
+    'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
+    'returning change_seq into new.change_position; return new;',
+})
+@Trigger({
+  name: 'lists_forget',
+  timing: 'after',
+  events: ['delete'],
+  body:
+    'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
+    "insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, 'list', old.id from o; " +
+    'return null;',
 })
 export class List {
   @PrimaryKey({ type: 'string', length: USER_ID_MAX_LENGTH, fieldName: 'user_id' })
@@ -54,4 +79,8 @@ export class List {
 
   @Property({ type: 'integer', default: 1 })
   version = 1;
+
+  // The change-feed position of the last write (see the lists_change trigger); never read back as a field.
+  @Property({ type: 'bigint', default: 0, fieldName: 'change_position', lazy: true })
+  changePosition?: bigint;
 }

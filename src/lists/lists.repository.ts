@@ -1,3 +1,4 @@
+import { ownerLockedFirst } from '../owners/owner-lock.js';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import {
@@ -14,7 +15,7 @@ import { UUID } from '../tasks/task.types.js';
 import { List } from './list.entity.js';
 
 /** A list as the data layer returns it, derived from the entity. */
-export type ListRecord = EntityRecord<List>;
+export type ListRecord = Omit<EntityRecord<List>, 'changePosition'>;
 
 /** Where a page of lists ends: the last list's name and id. */
 export interface ListPosition {
@@ -147,11 +148,12 @@ function buildStatements(l: EntityTable<List>, o: EntityTable<Owner>) {
     rename: prepared<'id' | 'owner' | 'name' | 'nameKey' | 'versions'>(
       (p) =>
         `update ${l.table} l set ${l.column('name')} = ${p.$('name')}, ${l.column('nameKey')} = ${p.$('nameKey')} ` +
-        `where ${owned(p)} and ${versionMatches(p)} returning ${select}`,
+        `where ${owned(p)} and ${versionMatches(p)} and ${ownerLockedFirst(o, p.$('owner'))} returning ${select}`,
     ),
     delete: prepared<'id' | 'owner' | 'versions'>(
       (p) =>
-        `delete from ${l.table} l where ${owned(p)} and ${versionMatches(p)} returning ${l.ref('id', 'l')}`,
+        `delete from ${l.table} l where ${owned(p)} and ${versionMatches(p)} ` +
+        `and ${ownerLockedFirst(o, p.$('owner'))} returning ${l.ref('id', 'l')}`,
     ),
   };
 }

@@ -11,6 +11,12 @@ export const USER_ID_MAX_LENGTH = 128;
  * counts themselves are kept by row triggers on tasks and lists, so cascades
  * (a list's tasks, a parent's subtasks) are counted too. Writes that must be
  * serialised per user (moves, renumbering) lock it as well.
+ *
+ * `change_seq` is the owner's last change-feed position (src/sync): every
+ * write of one of the owner's tasks or lists advances it by one, from a row
+ * trigger, so the row stays locked by that transaction until it commits. The
+ * owner's positions are therefore gapless and in commit order, and a
+ * position is never handed out behind a transaction still running.
  */
 @Entity({ tableName: 'owners' })
 @Check({ name: 'owners_task_count_not_negative', expression: 'task_count >= 0' })
@@ -24,4 +30,7 @@ export class Owner {
 
   @Property({ type: 'integer', default: 0, fieldName: 'list_count' })
   listCount = 0;
+
+  @Property({ type: 'bigint', default: 0, fieldName: 'change_seq' })
+  changeSeq = 0n;
 }

@@ -52,6 +52,7 @@ export type Priority = (typeof PRIORITIES)[number];
 @Index({ name: 'tasks_user_position_idx', properties: ['userId', 'position', 'id'] })
 @Index({ name: 'tasks_user_list_idx', properties: ['userId', 'listId', 'parentId', 'position', 'id'] })
 @Index({ name: 'tasks_user_parent_idx', properties: ['userId', 'parentId', 'position', 'id'] })
+@Index({ name: 'tasks_user_change_idx', properties: ['userId', 'changePosition'] })
 @Check({ name: 'tasks_user_id_not_empty', expression: `user_id <> ''` })
 @Check({ name: 'tasks_title_not_blank', expression: `btrim(title) <> ''` })
 @Check({
@@ -110,6 +111,28 @@ export type Priority = (typeof PRIORITIES)[number];
     "if tg_op = 'INSERT' then insert into owners (user_id, task_count) values (new.user_id, 1) " +
     'on conflict (user_id) do update set task_count = owners.task_count + 1; ' +
     'else update owners set task_count = task_count - 1 where user_id = old.user_id; end if; return null;',
+})
+// Every write takes the owner's next change-feed position (owners.change_seq,
+// which stays locked until the commit), and a deletion leaves a tombstone at
+// one; in the database, so that no code path (cascades and renumbering
+// included) can skip the feed. See src/sync/deletion.entity.ts.
+@Trigger({
+  name: 'tasks_change',
+  timing: 'before',
+  events: ['insert', 'update'],
+  body:
+    'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
+    'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
+    'returning change_seq into new.change_position; return new;',
+})
+@Trigger({
+  name: 'tasks_forget',
+  timing: 'after',
+  events: ['delete'],
+  body:
+    'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
+    "insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, 'task', old.id from o; " +
+    'return null;',
 })
 export class Task {
   @PrimaryKey({ type: 'string', length: USER_ID_MAX_LENGTH, fieldName: 'user_id' })
@@ -190,6 +213,10 @@ export class Task {
     lazy: true,
   })
   dueKey?: Date | null;
+
+  // The change-feed position of the last write (see the tasks_change trigger); never read back as a field.
+  @Property({ type: 'bigint', default: 0, fieldName: 'change_position', lazy: true })
+  changePosition?: bigint;
 
   @Property({ type: 'string', length: 255, nullable: true })
   recurrence: string | null = null;

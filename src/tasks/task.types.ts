@@ -11,7 +11,7 @@ export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  * microseconds (cursors need them; the response cuts them to milliseconds).
  * The HTTP layer maps it to the response shape.
  */
-export type TaskRecord = Omit<EntityRecord<Task>, 'list' | 'parent' | 'dueKey'>;
+export type TaskRecord = Omit<EntityRecord<Task>, 'list' | 'parent' | 'dueKey' | 'changePosition'>;
 
 /** The properties the database sets on insert (defaults, triggers), never the service. */
 export type ServerSet = 'id' | 'createdAt' | 'updatedAt' | 'version' | 'completedAt' | 'position';

@@ -1,3 +1,4 @@
+import { ownerLockedFirst } from '../owners/owner-lock.js';
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
 import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing';
@@ -796,7 +797,15 @@ type UpdateParam = Settable | 'id' | 'owner' | 'versions';
 type InsertParam =
   | Exclude<
       Column<Task>,
-      'id' | 'createdAt' | 'updatedAt' | 'version' | 'completedAt' | 'dueKey' | 'list' | 'parent'
+      | 'id'
+      | 'createdAt'
+      | 'updatedAt'
+      | 'version'
+      | 'completedAt'
+      | 'dueKey'
+      | 'changePosition'
+      | 'list'
+      | 'parent'
     >
   | 'max'
   | 'key';
@@ -880,7 +889,7 @@ function buildStatements(
         ? present.map((c) => `${t.column(c)} = ${t.cast(c, p.$(c))}`)
         : [`${t.column('title')} = t.${t.column('title')}`];
     return (
-      `update ${t.table} t set ${sets.join(', ')} where ${owned(p)}` +
+      `update ${t.table} t set ${sets.join(', ')} where ${owned(p)} and ${ownerLockedFirst(o, p.$('owner'))}` +
       (conditional === 'true' ? ` and ${col('version')} = any(${p.$('versions', 'int[]')})` : '') +
       (partialDue === 'true' ? ` and ${col('dueDate')} is not null` : '') +
       (unlessRecurring === 'true' ? ` and (${col('recurrence')} is null or ${col('completed')})` : '') +
@@ -975,11 +984,12 @@ function buildStatements(
       unlessRecurring = false,
     ) => updates(`${present.join(',')}|${conditional}|${partialDue}|${unlessRecurring}`),
     delete: prepared<'id' | 'owner' | 'versions'>(
-      (p) => `delete from ${t.table} t where ${owned(p)} returning ${col('id')}`,
+      (p) =>
+        `delete from ${t.table} t where ${owned(p)} and ${ownerLockedFirst(o, p.$('owner'))} returning ${col('id')}`,
     ),
     deleteIfMatch: prepared<'id' | 'owner' | 'versions'>(
       (p) =>
-        `delete from ${t.table} t where ${owned(p)} ` +
+        `delete from ${t.table} t where ${owned(p)} and ${ownerLockedFirst(o, p.$('owner'))} ` +
         `and ${col('version')} = any(${p.$('versions', 'int[]')}) returning ${col('id')}`,
     ),
   };

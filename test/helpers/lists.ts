@@ -66,7 +66,7 @@ export function httpCaller(fixture: () => HttpFixture, defaultUser: string): Cal
 
 /** Empties every table a test of lists, tasks or quotas writes (the owners' counts included). */
 export async function truncateAll(sql: pg.Pool): Promise<void> {
-  await sql.query('truncate tasks, lists, owners, idempotency_keys cascade');
+  await sql.query('truncate tasks, lists, owners, idempotency_keys, deletions cascade');
 }
 
 /** The stored list row, timestamps as the API shows them (and at full precision). */

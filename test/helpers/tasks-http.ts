@@ -113,7 +113,7 @@ export function useTasksHttp(): void {
   }, HOOK_TIMEOUT_MS);
 
   beforeEach(async () => {
-    await current().sql.query('truncate tasks, lists, idempotency_keys, owners');
+    await current().sql.query('truncate tasks, lists, idempotency_keys, owners, deletions');
   });
 }
 
