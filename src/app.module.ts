@@ -13,6 +13,7 @@ import type { EnvironmentVariables } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ListsModule } from './lists/lists.module.js';
+import { SyncModule } from './sync/sync.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 
 @Module({
@@ -53,6 +54,7 @@ import { TasksModule } from './tasks/tasks.module.js';
     AuthModule,
     TasksModule,
     ListsModule,
+    SyncModule,
     HealthModule,
   ],
   providers: [

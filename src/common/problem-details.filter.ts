@@ -54,6 +54,7 @@ const DATA_LAYER: Record<string, Pick<Mapped, 'status' | 'title'>> = {
   INVALID_PARENT: { status: 422, title: 'Invalid parent' },
   QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
   LIST_NAME_TAKEN: { status: 409, title: 'List name taken' },
+  SYNC_TOKEN_EXPIRED: { status: 410, title: 'Sync token expired' },
 };
 
 // Framework errors (routing, body parsing) arrive as HttpExceptions with a status only.

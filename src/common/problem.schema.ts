@@ -34,6 +34,7 @@ export const PROBLEM_CODES = [
   'INVALID_PARENT',
   'QUOTA_EXCEEDED',
   'LIST_NAME_TAKEN',
+  'SYNC_TOKEN_EXPIRED',
   'INTERNAL_ERROR',
   'SERVICE_UNAVAILABLE',
 ] as const;
@@ -187,6 +188,14 @@ const PROBLEMS: Record<Exclude<ProblemCode, 'ROUTE_NOT_FOUND' | 'METHOD_NOT_ALLO
     status: 409,
     when: 'LIST_NAME_TAKEN: another of your lists has this name (compared case-insensitively)',
     example: () => ({ title: 'List name taken', detail: 'You already have a list with this name' }),
+  },
+  SYNC_TOKEN_EXPIRED: {
+    status: 410,
+    when: 'SYNC_TOKEN_EXPIRED: the token is older than CHANGE_RETENTION_DAYS; sync again without since',
+    example: () => ({
+      title: 'Sync token expired',
+      detail: 'The sync token is older than 30 days; sync again without since',
+    }),
   },
   PRECONDITION_FAILED: {
     status: 412,

@@ -36,6 +36,7 @@ describe('validateEnvironment', () => {
       LOG_LEVEL: 'info',
       MAX_TASKS_PER_USER: 100000,
       MAX_LISTS_PER_USER: 1000,
+      CHANGE_RETENTION_DAYS: 30,
       SHUTDOWN_GRACE_MS: 10000,
     });
   });

@@ -126,6 +126,10 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IntegerIn(1, 1_000_000)
   MAX_LISTS_PER_USER = 1_000;
 
+  // Days the change feed remembers deletions; an older sync token is 410 SYNC_TOKEN_EXPIRED.
+  @IntegerIn(1, 3650)
+  CHANGE_RETENTION_DAYS = 30;
+
   // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
   @IntegerIn(0, 600_000)
   SHUTDOWN_GRACE_MS = 10_000;
@@ -155,7 +159,7 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @MinLength(1)
   JWT_AUDIENCE?: string;
 
-  // Signs list cursors; defaults to the JWT secret. Shared by every instance.
+  // Signs list cursors and sync tokens (a key derived for each); defaults to the JWT secret. Shared by every instance.
   @IsOptional()
   @MinLength(32, { message: 'CURSOR_SECRET must be at least 32 characters' })
   CURSOR_SECRET?: string;

@@ -127,3 +127,12 @@ export class ListNameTakenError extends DataLayerError {
     super('You already have a list with this name');
   }
 }
+
+/** A sync token older than the change retention: deletions it would need may be gone. */
+export class SyncTokenExpiredError extends DataLayerError {
+  readonly code = 'SYNC_TOKEN_EXPIRED';
+
+  constructor(retentionDays: number) {
+    super(`The sync token is older than ${retentionDays} days; sync again without since`);
+  }
+}

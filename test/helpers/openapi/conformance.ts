@@ -1,6 +1,6 @@
 /**
  * Just enough of OpenAPI 3.0 schema validation to check real responses (and the
- * document's own examples) against the served document: $ref, allOf, type,
+ * document's own examples) against the served document: $ref, allOf, oneOf, type,
  * nullable, enum, format (uuid, date, date-time), pattern, lengths, bounds,
  * items and their count and uniqueness, properties, required, minProperties and
  * additionalProperties. An object may not carry a property its schema does not
@@ -68,6 +68,12 @@ export function schemaViolations(
 ): string[] {
   const schema = flatten(doc, schemaOrRef);
   if (value === null) return schema.nullable === true ? [] : [`${at}: null, but the schema is not nullable`];
+  if (Array.isArray(schema.oneOf)) {
+    const matching = (schema.oneOf as OpenApiDocument[]).filter(
+      (member) => schemaViolations(doc, member, value, at).length === 0,
+    ).length;
+    return matching === 1 ? [] : [`${at}: matches ${matching} of the oneOf schemas, not exactly one`];
+  }
   const actual = typeOf(value);
   const expected: string | undefined = schema.type;
   if (expected && actual !== expected && !(expected === 'number' && actual === 'integer')) {

@@ -134,6 +134,13 @@ export const CONTRACT: Record<string, Record<string, RouteContract>> = {
   '/api/v1/tags': {
     get: { success: 200, problems: { ...ALWAYS, ...BAD_REQUEST } },
   },
+  '/api/v1/changes': {
+    get: {
+      success: 200,
+      problems: { ...ALWAYS, ...BAD_REQUEST, 410: ['SYNC_TOKEN_EXPIRED'] },
+      query: ['since', 'limit'],
+    },
+  },
   '/api/v1/lists': {
     post: {
       success: 201,
@@ -205,11 +212,11 @@ export const PROBLEM_CODES_BY_STATUS: Record<number, string[]> = {
 };
 
 /**
- * The codes of the change feed and its stream (GET /api/v1/changes, …/changes/stream),
- * which the service does not serve yet: the document cannot describe routes that
- * do not exist, so it leaves these codes out until they do.
+ * The codes of the change stream (GET /api/v1/changes/stream), which the
+ * service does not serve yet: the document cannot describe routes that do not
+ * exist, so it leaves these codes out until they do.
  */
-export const UNSERVED_CODES = ['SYNC_TOKEN_EXPIRED', 'TOO_MANY_STREAMS'];
+export const UNSERVED_CODES = ['TOO_MANY_STREAMS'];
 
 /** The Task resource: "exactly these fields, nothing more". */
 export const TASK_FIELDS = [
