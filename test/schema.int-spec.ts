@@ -1,6 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrationsList } from '../migrations';
+import type { Statement } from '../src/database/entity-table';
+import { ChangesRepository } from '../src/sync/changes.repository';
 import { TasksRepository } from '../src/tasks/tasks.repository';
 import { TASK_SORTS, type ListQuery, type TaskSort } from '../src/tasks/task.types';
 import { useTestDatabase } from './helpers/test-database';
@@ -243,10 +245,10 @@ describe('tasks schema', () => {
 
     /** Runs the statement as a prepared statement under the given plan mode, with EXPLAIN ANALYZE. */
     async function plan(
-      query: ListQuery,
+      query: ListQuery | Statement,
       mode: 'force_custom_plan' | 'force_generic_plan',
     ): Promise<PlanNode> {
-      const statement = new TasksRepository(t.orm.em).listStatement(OWNER, query);
+      const statement = 'text' in query ? query : new TasksRepository(t.orm.em).listStatement(OWNER, query);
       // A statement that runs unprepared is planned for its values every time: no generic plan.
       if (statement.prepared === false) mode = 'force_custom_plan';
       const client = await t.sql.connect();
@@ -340,6 +342,43 @@ describe('tasks schema', () => {
           expect(rows).toEqual([{ generic_plans: 5, custom_plans: 5 }]);
         } finally {
           client.release();
+        }
+      },
+    );
+
+    it.each([
+      ['a first sync', '0', false],
+      ['a sync from the middle', '10000', true],
+    ] as const)(
+      'reads %s page of changes off the position indexes: no Seq Scan, at most 3 × (limit + 1) rows read or sorted',
+      async (_case, since, withDeletions) => {
+        const statement = new ChangesRepository(t.orm.em).pageStatement(
+          OWNER,
+          since,
+          LIMIT + 1,
+          withDeletions,
+        );
+        for (const mode of ['force_custom_plan', 'force_generic_plan'] as const) {
+          const all = nodes(await plan(statement, mode));
+          expect({ mode, seqScans: all.filter((n) => n['Node Type'] === 'Seq Scan').length }).toEqual({
+            mode,
+            seqScans: 0,
+          });
+          // The parts are each cut to the page by their index; merging them may sort those few rows.
+          for (const sortNode of all.filter((n) => /Sort/.test(n['Node Type']))) {
+            const input = (sortNode.Plans ?? []).reduce(
+              (sum, c) => sum + c['Actual Rows'] * c['Actual Loops'],
+              0,
+            );
+            expect({ mode, sortedAtMost: input <= 3 * (LIMIT + 1) }).toEqual({ mode, sortedAtMost: true });
+          }
+          const read = all
+            .filter((n) => /Scan/.test(n['Node Type']))
+            .reduce(
+              (sum, n) => sum + (n['Actual Rows'] + (n['Rows Removed by Filter'] ?? 0)) * n['Actual Loops'],
+              0,
+            );
+          expect({ mode, readAtMost: read <= 3 * (LIMIT + 1) }).toEqual({ mode, readAtMost: true });
         }
       },
     );

@@ -1,6 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { EntityTable, prepared, type Params } from '../database/entity-table.js';
+import { EntityTable, prepared, type Params, type Statement } from '../database/entity-table.js';
 import { SqlRunner } from '../database/sql-runner.js';
 import { List } from '../lists/list.entity.js';
 import type { ListRecord } from '../lists/lists.repository.js';
@@ -46,8 +46,13 @@ export class ChangesRepository {
    * `withDeletions` (a first sync has nothing to delete).
    */
   async page(ownerId: string, since: string, limit: number, withDeletions: boolean): Promise<ChangeRow[]> {
+    return this.sql.run<ChangeRow>(this.pageStatement(ownerId, since, limit, withDeletions));
+  }
+
+  /** The page's statement, public so that its plan can be checked (test/schema.int-spec.ts). */
+  pageStatement(ownerId: string, since: string, limit: number, withDeletions: boolean): Statement {
     const statement = withDeletions ? this.statements.page : this.statements.pageLive;
-    return this.sql.run<ChangeRow>(statement.bind({ owner: ownerId, since, limit }));
+    return statement.bind({ owner: ownerId, since, limit });
   }
 
   /** Deletes up to `batch` tombstones older than `days`; how many it deleted. */
