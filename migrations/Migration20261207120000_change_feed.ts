@@ -5,18 +5,23 @@ const TOUCH_LISTS_1_1 =
   'new.version := old.version + 1; return new;';
 const TOUCH_LISTS_1_2 = `if current_setting('lists.backfill', true) = 'on' then return new; end if; ${TOUCH_LISTS_1_1}`;
 
-/** The change trigger of tasks or lists: the owner's next position (src/owners/owner.entity.ts). */
+/**
+ * The change trigger of tasks or lists: the owner's next position
+ * (src/owners/owner.entity.ts), and a notification naming the owner for the
+ * change streams (src/sync/change-listener.ts), delivered at the commit.
+ */
 const change = (table: string) =>
   `create or replace function "${table}_${table}_change_fn"() returns trigger as $$ begin ` +
   'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
   'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
-  'returning change_seq into new.change_position; return new; end; $$ language plpgsql;';
+  'returning change_seq into new.change_position; ' +
+  "perform pg_notify('task_changes', new.user_id); return new; end; $$ language plpgsql;";
 /** The tombstone trigger of tasks or lists (src/sync/deletion.entity.ts). */
 const forget = (table: string, kind: string) =>
   `create or replace function "${table}_${table}_forget_fn"() returns trigger as $$ begin ` +
   'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
   `insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, '${kind}', old.id from o; ` +
-  'return null; end; $$ language plpgsql;';
+  "perform pg_notify('task_changes', old.user_id); return null; end; $$ language plpgsql;";
 
 /**
  * The change feed, step 1 of 2 (generated with `npm run migration:create`,

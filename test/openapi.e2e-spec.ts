@@ -233,7 +233,7 @@ describe('OpenAPI document (GET /docs/openapi.json)', () => {
       const op = operation(doc, path, method);
       const success = op.responses[route.success];
       if (route.success === 204) expect(success.content).toBeUndefined();
-      else expect(Object.keys(success.content)).toEqual(['application/json']);
+      else expect(Object.keys(success.content)).toEqual([route.successMedia ?? 'application/json']);
       if (route.requestBody) {
         expect(op.requestBody.required).toBe(true);
         // PATCH also accepts application/merge-patch+json (JSON Merge Patch).

@@ -54,7 +54,12 @@ describe('health probes and a database outage', () => {
     const ready = (await get(app, '/health/ready')).res;
     expect(ready.statusCode).toBe(200);
     const up = { status: 'up', responseTime: expect.any(Number) };
-    const checks = { shutdown: { status: 'up' }, database: up, migrations: up };
+    const checks = {
+      shutdown: { status: 'up' },
+      database: up,
+      changeStreams: { status: 'up', listening: true, open: 0 },
+      migrations: up,
+    };
     expect(ready.json()).toEqual({ status: 'ok', info: checks, error: {}, details: checks });
     expect((await get(app, '/health')).res.statusCode).toBe(200);
   });
@@ -89,6 +94,19 @@ describe('health probes and a database outage', () => {
       payload: { title: 'during the outage' },
     });
     expect(write.statusCode).toBe(503);
+    // Without its LISTEN connection the instance refuses new change streams, and says so.
+    const stream = await get(app, '/api/v1/changes/stream', auth);
+    expect(stream.res.statusCode).toBe(503);
+    expect(stream.res.headers['retry-after']).toBe('5');
+    expect(stream.res.json()).toMatchObject({
+      code: 'SERVICE_UNAVAILABLE',
+      detail: 'Change streams are unavailable; try again shortly',
+    });
+    expect((await get(app, '/health')).res.json().details.changeStreams).toEqual({
+      status: 'up',
+      listening: false,
+      open: 0,
+    });
 
     pg = await startEmbeddedPostgres({ dataDir, port, database: 'ops', durable: false });
 
@@ -101,6 +119,13 @@ describe('health probes and a database outage', () => {
     const after = await get(app, '/api/v1/tasks', auth);
     expect(after.res.statusCode).toBe(200);
     expect(after.res.json().items.map((t: { title: string }) => t.title)).toEqual(['before the outage']);
+    // The LISTEN connection comes back by itself (it retries every second).
+    let listening = false;
+    for (let attempt = 0; attempt < 50 && !listening; attempt++) {
+      listening = (await get(app, '/health')).res.json().details.changeStreams.listening as boolean;
+      if (!listening) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(listening).toBe(true);
   }, 60_000);
 });
 

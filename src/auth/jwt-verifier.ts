@@ -164,3 +164,19 @@ function translateJose(error: unknown): Error {
   if (isKeySetFailure(error)) return new KeySetUnavailableError({ cause: error });
   return new AuthenticationError('INVALID_TOKEN', 'The token is not valid', { cause: error });
 }
+
+/**
+ * When a bearer token that AuthGuard has already verified expires, in epoch
+ * milliseconds: a change stream ends then. Read from the token's payload
+ * without checking it again.
+ */
+export function bearerExpiry(authorization: string | undefined): number | undefined {
+  const payload = authorization?.split(' ')[1]?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const { exp } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { exp?: unknown };
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -12,6 +12,7 @@ import {
   DataLayerError,
   DatabaseConnectionError,
   QuotaExceededError,
+  StreamsUnavailableError,
   ValidationError,
   type FieldProblem,
 } from '../database/data-layer.errors.js';
@@ -55,6 +56,7 @@ const DATA_LAYER: Record<string, Pick<Mapped, 'status' | 'title'>> = {
   QUOTA_EXCEEDED: { status: 403, title: 'Quota exceeded' },
   LIST_NAME_TAKEN: { status: 409, title: 'List name taken' },
   SYNC_TOKEN_EXPIRED: { status: 410, title: 'Sync token expired' },
+  TOO_MANY_STREAMS: { status: 429, title: 'Too many streams' },
 };
 
 // Framework errors (routing, body parsing) arrive as HttpExceptions with a status only.
@@ -130,6 +132,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         ...DATA_LAYER.SERVICE_UNAVAILABLE,
         code: 'SERVICE_UNAVAILABLE',
         detail: 'The service cannot reach a dependency; try again shortly',
+        headers: { 'retry-after': RETRY_AFTER_SECONDS },
+      };
+    }
+    if (exception instanceof StreamsUnavailableError) {
+      return {
+        ...DATA_LAYER.SERVICE_UNAVAILABLE,
+        code: exception.code,
+        detail: exception.message,
         headers: { 'retry-after': RETRY_AFTER_SECONDS },
       };
     }

@@ -35,6 +35,7 @@ export const PROBLEM_CODES = [
   'QUOTA_EXCEEDED',
   'LIST_NAME_TAKEN',
   'SYNC_TOKEN_EXPIRED',
+  'TOO_MANY_STREAMS',
   'INTERNAL_ERROR',
   'SERVICE_UNAVAILABLE',
 ] as const;
@@ -195,6 +196,14 @@ const PROBLEMS: Record<Exclude<ProblemCode, 'ROUTE_NOT_FOUND' | 'METHOD_NOT_ALLO
     example: () => ({
       title: 'Sync token expired',
       detail: 'The sync token is older than 30 days; sync again without since',
+    }),
+  },
+  TOO_MANY_STREAMS: {
+    status: 429,
+    when: 'TOO_MANY_STREAMS: the caller already has STREAM_MAX_PER_USER change streams open on this instance',
+    example: () => ({
+      title: 'Too many streams',
+      detail: 'You already have 10 change streams open; close one first',
     }),
   },
   PRECONDITION_FAILED: {

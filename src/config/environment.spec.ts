@@ -37,6 +37,8 @@ describe('validateEnvironment', () => {
       MAX_TASKS_PER_USER: 100000,
       MAX_LISTS_PER_USER: 1000,
       CHANGE_RETENTION_DAYS: 30,
+      STREAM_MAX_CONNECTIONS: 10000,
+      STREAM_MAX_PER_USER: 10,
       SHUTDOWN_GRACE_MS: 10000,
     });
   });

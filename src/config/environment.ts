@@ -130,6 +130,13 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IntegerIn(1, 3650)
   CHANGE_RETENTION_DAYS = 30;
 
+  // Open change streams (GET /api/v1/changes/stream) per instance (503 past it), and per user on it (429).
+  @IntegerIn(1, 1_000_000)
+  STREAM_MAX_CONNECTIONS = 10_000;
+
+  @IntegerIn(1, 10_000)
+  STREAM_MAX_PER_USER = 10;
+
   // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
   @IntegerIn(0, 600_000)
   SHUTDOWN_GRACE_MS = 10_000;

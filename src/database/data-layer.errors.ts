@@ -136,3 +136,17 @@ export class SyncTokenExpiredError extends DataLayerError {
     super(`The sync token is older than ${retentionDays} days; sync again without since`);
   }
 }
+
+/** The caller already has STREAM_MAX_PER_USER change streams open on this instance. */
+export class TooManyStreamsError extends DataLayerError {
+  readonly code = 'TOO_MANY_STREAMS';
+
+  constructor(limit: number) {
+    super(`You already have ${limit} change streams open; close one first`);
+  }
+}
+
+/** No new change stream now: the instance is full, or its LISTEN connection is down. */
+export class StreamsUnavailableError extends DataLayerError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+}

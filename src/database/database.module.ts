@@ -139,6 +139,6 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     DatabaseTargetModule,
   ],
   providers: [DatabaseLifecycle],
-  exports: [DatabaseLifecycle],
+  exports: [DatabaseLifecycle, DatabaseTargetModule],
 })
 export class DatabaseModule {}

@@ -11,6 +11,7 @@ import {
 import { Public } from '../auth/public.decorator.js';
 import { NoQuery } from '../common/no-query.dto.js';
 import { ApiProblems, REQUEST_ID_HEADER } from '../common/problem.schema.js';
+import { ChangeStreams } from '../sync/change-streams.js';
 import { ShutdownState } from './shutdown-state.js';
 
 const PING_TIMEOUT_MS = 1000;
@@ -60,6 +61,7 @@ export class HealthController {
     private readonly database: MikroOrmHealthIndicator,
     private readonly orm: MikroORM,
     private readonly shutdown: ShutdownState,
+    private readonly streams: ChangeStreams,
   ) {}
 
   @Get('live')
@@ -101,6 +103,12 @@ export class HealthController {
         return this.shutdown.isDraining ? check.down('shutting down') : check.up();
       },
       () => this.database.pingCheck('database').withTimeout(PING_TIMEOUT_MS),
+      // Reported, never failing: without its LISTEN connection the instance refuses new change
+      // streams (503) but serves everything else, so it stays ready.
+      () =>
+        this.indicators
+          .check('changeStreams')
+          .up({ listening: this.streams.listening, open: this.streams.count }),
       () =>
         this.indicators
           .check('migrations')

@@ -46,7 +46,8 @@ export const LIST_NAME_MAX_LENGTH = 100;
   body:
     'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
     'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
-    'returning change_seq into new.change_position; return new;',
+    'returning change_seq into new.change_position; ' +
+    "perform pg_notify('task_changes', new.user_id); return new;",
 })
 @Trigger({
   name: 'lists_forget',
@@ -55,7 +56,7 @@ export const LIST_NAME_MAX_LENGTH = 100;
   body:
     'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
     "insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, 'list', old.id from o; " +
-    'return null;',
+    "perform pg_notify('task_changes', old.user_id); return null;",
 })
 export class List {
   @PrimaryKey({ type: 'string', length: USER_ID_MAX_LENGTH, fieldName: 'user_id' })

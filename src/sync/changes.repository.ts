@@ -4,6 +4,7 @@ import { EntityTable, prepared, type Params, type Statement } from '../database/
 import { SqlRunner } from '../database/sql-runner.js';
 import { List } from '../lists/list.entity.js';
 import type { ListRecord } from '../lists/lists.repository.js';
+import { Owner } from '../owners/owner.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import type { TaskRecord } from '../tasks/task.types.js';
 import { Deletion, type ChangeKind } from './deletion.entity.js';
@@ -38,6 +39,7 @@ export class ChangesRepository {
       new EntityTable(metadata, Task),
       new EntityTable(metadata, List),
       new EntityTable(metadata, Deletion),
+      new EntityTable(metadata, Owner),
     );
   }
 
@@ -55,6 +57,12 @@ export class ChangesRepository {
     return statement.bind({ owner: ownerId, since, limit });
   }
 
+  /** The owner's last change position ('0' for an owner who never wrote). */
+  async currentPosition(ownerId: string): Promise<string> {
+    const rows = await this.sql.run<{ position: string }>(this.statements.current.bind({ owner: ownerId }));
+    return rows[0]?.position ?? '0';
+  }
+
   /** Deletes up to `batch` tombstones older than `days`; how many it deleted. */
   async sweep(days: number, batch = 500): Promise<number> {
     const rows = await this.sql.run<{ n: number }>(this.statements.sweep.bind({ days, batch }));
@@ -62,7 +70,12 @@ export class ChangesRepository {
   }
 }
 
-function buildStatements(t: EntityTable<Task>, l: EntityTable<List>, d: EntityTable<Deletion>) {
+function buildStatements(
+  t: EntityTable<Task>,
+  l: EntityTable<List>,
+  d: EntityTable<Deletion>,
+  o: EntityTable<Owner>,
+) {
   // The limit sits in a sub-select so that the cached generic plan is used at
   // any owner's size (see TasksRepository.buildList).
   const limit = (p: Params<PageParam>) => `(select ${p.$('limit', 'int')})`;
@@ -88,6 +101,10 @@ function buildStatements(t: EntityTable<Task>, l: EntityTable<List>, d: EntityTa
     `select kind, id, position::text as position, record from (${parts.join(' union all ')}) c ` +
     `order by c.position limit ${limit(p)}`;
   return {
+    current: prepared<'owner'>(
+      (p) =>
+        `select ${o.ref('changeSeq', 'o')}::text as position from ${o.table} o where ${o.ref('userId', 'o')} = ${p.$('owner')}`,
+    ),
     page: prepared<PageParam>((p) => merged([live(l, 'l', 'list', p), live(t, 't', 'task', p), gone(p)], p)),
     pageLive: prepared<PageParam>((p) => merged([live(l, 'l', 'list', p), live(t, 't', 'task', p)], p)),
     sweep: prepared<'days' | 'batch'>(

@@ -52,29 +52,62 @@ export class ChangesService {
       }
     }
     if (problems.length > 0) throw new ValidationError(problems);
-    const now = Math.floor(Date.now() / 1000);
-    if (since && now - since.issuedAt > this.retentionDays * DAY_SECONDS) {
-      throw new SyncTokenExpiredError(this.retentionDays);
-    }
+    if (since) this.checkAge(since);
     if (Math.random() * SWEEP_EVERY < 1) this.sweep();
 
-    // A first sync (no token) sends what exists; deletions only matter to a client that had something.
+    const read = await this.read(ownerId, since, limit);
+    return {
+      // A page's lists first, so that a client can place its tasks.
+      changes: [
+        ...read.rows.filter((r) => r.kind === 'list'),
+        ...read.rows.filter((r) => r.kind === 'task'),
+      ].map(toChange),
+      next: this.tokens.encode(ownerId, read.next),
+      hasMore: read.hasMore,
+    };
+  }
+
+  /** The position a sync token gives (400 when it is not one of the owner's, 410 when too old). */
+  sinceToken(ownerId: string, token: string, field: string): SyncPosition {
+    const since = this.tokens.decode(ownerId, token, field);
+    this.checkAge(since);
+    return since;
+  }
+
+  /** The owner's position now, as a token's would be: where a stream without a token starts. */
+  async now(ownerId: string): Promise<SyncPosition> {
+    return { position: await this.changes.currentPosition(ownerId), issuedAt: nowSeconds() };
+  }
+
+  /**
+   * Up to `limit` changes after `since` (none given: a first sync, without
+   * deletions), in the order of their last change, and the position after them.
+   */
+  async read(
+    ownerId: string,
+    since: SyncPosition | undefined,
+    limit: number,
+  ): Promise<{ rows: ChangeRow[]; next: SyncPosition; hasMore: boolean }> {
     const from = since?.position ?? '0';
     const rows = await this.changes.page(ownerId, from, limit + 1, since !== undefined);
-    const page = rows.slice(0, limit);
     const hasMore = rows.length > limit;
+    const page = rows.slice(0, limit);
+    const now = nowSeconds();
     // While more is to come, the token keeps the age of the sync it continues: the tombstones
     // still to be read are no younger than that, and must not be swept before they are read.
     const issuedAt = hasMore ? (since?.issuedAt ?? now) : now;
-    const position = page.length > 0 ? page[page.length - 1].position : from;
-    return {
-      changes: [
-        ...page.filter((row) => row.kind === 'list'),
-        ...page.filter((row) => row.kind === 'task'),
-      ].map(toChange),
-      next: this.tokens.encode(ownerId, { position, issuedAt }),
-      hasMore,
-    };
+    return { rows: page, next: { position: page.at(-1)?.position ?? from, issuedAt }, hasMore };
+  }
+
+  /** The token of a position: the `id` of a stream event. */
+  token(ownerId: string, position: SyncPosition): string {
+    return this.tokens.encode(ownerId, position);
+  }
+
+  private checkAge(since: SyncPosition): void {
+    if (nowSeconds() - since.issuedAt > this.retentionDays * DAY_SECONDS) {
+      throw new SyncTokenExpiredError(this.retentionDays);
+    }
   }
 
   private sweep(): void {
@@ -85,7 +118,9 @@ export class ChangesService {
   }
 }
 
-function toChange(row: ChangeRow): ChangeResponse {
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export function toChange(row: ChangeRow): ChangeResponse {
   if (row.record === null) return { kind: row.kind, id: row.id, deleted: true };
   return {
     kind: row.kind,

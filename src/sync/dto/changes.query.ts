@@ -25,3 +25,13 @@ export class ChangesQuery {
   @Matches(/^[0-9]{1,4}$/, { message: 'must be an integer from 1 to 1000' })
   limit?: string;
 }
+
+export class ChangeStreamQuery {
+  @ApiProperty({
+    required: false,
+    description: 'A token to start after (a `next` or an event `id`); `Last-Event-ID` wins over it.',
+  })
+  @IsOptional()
+  @IsString({ message: 'must be given once' })
+  since?: string;
+}

@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
  */
 export interface RouteContract {
   success: number;
+  /** The success body's media type, when not application/json. */
+  successMedia?: string;
   /** Other non-error statuses (304). */
   other?: number[];
   /** Every problem the route can answer: status → the contract's codes for it. */
@@ -141,6 +143,15 @@ export const CONTRACT: Record<string, Record<string, RouteContract>> = {
       query: ['since', 'limit'],
     },
   },
+  '/api/v1/changes/stream': {
+    get: {
+      success: 200,
+      problems: { ...ALWAYS, ...BAD_REQUEST, 410: ['SYNC_TOKEN_EXPIRED'], 429: ['TOO_MANY_STREAMS'] },
+      successMedia: 'text/event-stream',
+      query: ['since'],
+      requestHeaders: ['Last-Event-ID'],
+    },
+  },
   '/api/v1/lists': {
     post: {
       success: 201,
@@ -211,12 +222,8 @@ export const PROBLEM_CODES_BY_STATUS: Record<number, string[]> = {
   503: ['SERVICE_UNAVAILABLE'],
 };
 
-/**
- * The codes of the change stream (GET /api/v1/changes/stream), which the
- * service does not serve yet: the document cannot describe routes that do not
- * exist, so it leaves these codes out until they do.
- */
-export const UNSERVED_CODES = ['TOO_MANY_STREAMS'];
+/** Codes of the contract that no served route answers yet (none: every route is served). */
+export const UNSERVED_CODES: string[] = [];
 
 /** The Task resource: "exactly these fields, nothing more". */
 export const TASK_FIELDS = [

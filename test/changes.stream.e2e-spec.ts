@@ -1,0 +1,327 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { SyncTokenCodec } from '../src/sync/sync-token-codec';
+import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
+import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
+
+/**
+ * GET /api/v1/changes/stream (shared/spec/http-api.md, Change feed): Server-
+ * Sent Events over real sockets, from two instances of the service on one
+ * database, so that a change written through one arrives on a stream held on
+ * the other.
+ */
+
+const PROD_ENV = {
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'silent',
+  JWT_SECRET: TEST_JWT_SECRET,
+  BETTER_AUTH_SECRET: undefined,
+  JWT_JWKS_URL: undefined,
+  CURSOR_SECRET: undefined,
+  CORS_ORIGINS: undefined,
+};
+
+let a: HttpFixture;
+let b: NestFastifyApplication;
+let urlA: string;
+let urlB: string;
+let user = 0;
+/** A user of the test's own, so that no test sees another's changes. */
+const newUser = () => `stream_user_${++user}`;
+
+beforeAll(async () => {
+  a = await startHttpApp({ STREAM_MAX_PER_USER: '2' });
+  b = await bootApp({ ...PROD_ENV, DATABASE_URL: a.db.url, STREAM_MAX_CONNECTIONS: '3' });
+  await a.app.listen(0, '127.0.0.1');
+  await b.listen(0, '127.0.0.1');
+  urlA = await a.app.getUrl();
+  urlB = await b.getUrl();
+}, 60_000);
+
+afterAll(async () => {
+  // fetch leaves the sockets of aborted streams open; the service's own shutdown cuts
+  // connections still open after SHUTDOWN_GRACE_MS (main.ts), as this does at once.
+  for (const app of [b, a?.app]) app?.getHttpServer().closeAllConnections();
+  await b?.close();
+  await a?.close();
+}, 60_000);
+
+interface Event {
+  event: string;
+  id: string;
+  data: { kind: string; id: string; deleted: boolean; data?: Record<string, unknown> };
+}
+
+/** An EventSource-like reader over fetch (EventSource cannot send Authorization). */
+class Stream {
+  readonly events: Event[] = [];
+  readonly ended: Promise<void>;
+  private readonly controller = new AbortController();
+  private waiters: (() => void)[] = [];
+
+  private constructor(readonly response: Response) {
+    this.ended = this.read();
+  }
+
+  static async open(
+    base: string,
+    as: string,
+    options: { since?: string; lastEventId?: string; token?: string } = {},
+  ) {
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${options.token ?? (await tokenFor(as))}`,
+    };
+    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+    const query = options.since === undefined ? '' : `?since=${encodeURIComponent(options.since)}`;
+    const controller = new AbortController();
+    const response = await fetch(`${base}/api/v1/changes/stream${query}`, {
+      headers,
+      signal: controller.signal,
+    });
+    const stream = new Stream(response);
+    stream.close = () => controller.abort();
+    return stream;
+  }
+
+  close = () => this.controller.abort();
+
+  /** The next `count` events (beyond those already taken), within `ms`. */
+  async take(count: number, ms = 1000): Promise<Event[]> {
+    const deadline = Date.now() + ms;
+    while (this.events.length < count) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`only ${this.events.length} of ${count} events within ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return this.events.splice(0, count);
+  }
+
+  private async read(): Promise<void> {
+    if (!this.response.body || this.response.status !== 200) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of this.response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const fields = Object.fromEntries(
+            block
+              .split('\n')
+              .filter((line) => !line.startsWith(':'))
+              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
+          );
+          if (fields.event) {
+            this.events.push({
+              event: fields.event,
+              id: fields.id,
+              data: JSON.parse(fields.data) as Event['data'],
+            });
+            for (const wake of this.waiters.splice(0)) wake();
+          }
+        }
+      }
+    } catch {
+      // Aborted by the test.
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+async function api(base: string, as: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${await tokenFor(as)}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    body: res.status === 204 ? undefined : ((await res.json()) as Record<string, unknown>),
+  };
+}
+
+const createTask = async (base: string, as: string, title: string) => {
+  const res = await api(base, as, 'POST', '/api/v1/tasks', { title });
+  expect(res.status).toBe(201);
+  return res.body as { id: string; title: string };
+};
+
+async function firstSyncToken(base: string, as: string): Promise<string> {
+  return (await api(base, as, 'GET', '/api/v1/changes')).body!.next as string;
+}
+
+describe('GET /api/v1/changes/stream', () => {
+  it('sends what changed after the token, then a change committed on another instance within 1 s', async () => {
+    const me = newUser();
+    const since = await firstSyncToken(urlA, me);
+    const before = await createTask(urlA, me, 'before the stream');
+    const stream = await Stream.open(urlA, me, { since });
+    try {
+      expect(stream.response.status).toBe(200);
+      expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+      const [first] = await stream.take(1);
+      expect(first).toMatchObject({ event: 'change', data: { kind: 'task', id: before.id, deleted: false } });
+
+      const written = Date.now();
+      const live = await createTask(urlB, me, 'written on the other instance');
+      const [event] = await stream.take(1, 1000);
+      expect(Date.now() - written).toBeLessThan(1000);
+      // Exactly what GET /changes gives for it.
+      const page = (await api(urlB, me, 'GET', `/api/v1/changes?since=${encodeURIComponent(first.id)}`))
+        .body!;
+      expect(page.changes).toEqual([event.data]);
+      expect(event.data.data).toEqual((await api(urlB, me, 'GET', `/api/v1/tasks/${live.id}`)).body);
+      // Its id is the token after it: nothing follows it yet.
+      const after = (await api(urlA, me, 'GET', `/api/v1/changes?since=${encodeURIComponent(event.id)}`))
+        .body!;
+      expect(after).toMatchObject({ changes: [], hasMore: false });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('starts from now without a token, and sends deletions', async () => {
+    const me = newUser();
+    await createTask(urlA, me, 'earlier');
+    const stream = await Stream.open(urlA, me);
+    try {
+      const task = await createTask(urlA, me, 'later');
+      const [created] = await stream.take(1);
+      expect(created.data).toMatchObject({ kind: 'task', id: task.id, deleted: false });
+      expect((await api(urlB, me, 'DELETE', `/api/v1/tasks/${task.id}`)).status).toBe(204);
+      const [deleted] = await stream.take(1);
+      expect(deleted.data).toEqual({ kind: 'task', id: task.id, deleted: true });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('resumes from Last-Event-ID (which wins over since) with no duplicate and no gap', async () => {
+    const me = newUser();
+    const since = await firstSyncToken(urlA, me);
+    const tasks = [];
+    for (let i = 0; i < 3; i++) tasks.push(await createTask(urlA, me, `t${i}`));
+    const first = await Stream.open(urlA, me, { since });
+    const seen = await first.take(2);
+    first.close();
+    for (let i = 3; i < 5; i++) tasks.push(await createTask(urlB, me, `t${i}`));
+
+    const resumed = await Stream.open(urlB, me, { since: 'not even a token', lastEventId: seen[1].id });
+    try {
+      const rest = await resumed.take(3);
+      expect([...seen, ...rest].map((e) => e.data.id)).toEqual(tasks.map((t) => t.id));
+    } finally {
+      resumed.close();
+    }
+  });
+
+  it('answers a bad, foreign or expired token with a problem document before any event', async () => {
+    const me = newUser();
+    const bad = await fetch(`${urlA}/api/v1/changes/stream?since=garbage`, {
+      headers: { authorization: `Bearer ${await tokenFor(me)}` },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toContain('application/problem+json');
+    expect(await bad.json()).toMatchObject({
+      errors: [{ field: 'since', message: 'is not a valid sync token' }],
+    });
+
+    const foreign = await firstSyncToken(urlA, newUser());
+    const other = await fetch(`${urlA}/api/v1/changes/stream`, {
+      headers: { authorization: `Bearer ${await tokenFor(me)}`, 'last-event-id': foreign },
+    });
+    expect(other.status).toBe(400);
+    expect(await other.json()).toMatchObject({
+      errors: [{ field: 'Last-Event-ID', message: 'is not a valid sync token' }],
+    });
+
+    const old = new SyncTokenCodec(TEST_JWT_SECRET).encode(me, {
+      position: '0',
+      issuedAt: Math.floor(Date.now() / 1000) - 31 * 86_400,
+    });
+    const expired = await fetch(`${urlA}/api/v1/changes/stream?since=${encodeURIComponent(old)}`, {
+      headers: { authorization: `Bearer ${await tokenFor(me)}` },
+    });
+    expect(expired.status).toBe(410);
+    expect(await expired.json()).toMatchObject({ code: 'SYNC_TOKEN_EXPIRED' });
+  });
+
+  it('refuses a user past STREAM_MAX_PER_USER with 429 TOO_MANY_STREAMS, until one closes', async () => {
+    const me = newUser();
+    const open = [await Stream.open(urlA, me), await Stream.open(urlA, me)];
+    try {
+      const third = await fetch(`${urlA}/api/v1/changes/stream`, {
+        headers: { authorization: `Bearer ${await tokenFor(me)}` },
+      });
+      expect(third.status).toBe(429);
+      expect(await third.json()).toMatchObject({
+        status: 429,
+        code: 'TOO_MANY_STREAMS',
+        title: 'Too many streams',
+        detail: 'You already have 2 change streams open; close one first',
+      });
+      // Another user is not affected.
+      const theirs = await Stream.open(urlA, newUser());
+      expect(theirs.response.status).toBe(200);
+      theirs.close();
+
+      open.pop()!.close();
+      let status = 0;
+      for (let attempt = 0; attempt < 20 && status !== 200; attempt++) {
+        const again = await Stream.open(urlA, me);
+        status = again.response.status;
+        if (status === 200) open.push(again);
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe(200);
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('answers 503 with Retry-After past the instance’s STREAM_MAX_CONNECTIONS', async () => {
+    const open = [];
+    try {
+      for (let i = 0; i < 3; i++) open.push(await Stream.open(urlB, newUser()));
+      expect(open.map((s) => s.response.status)).toEqual([200, 200, 200]);
+      const full = await fetch(`${urlB}/api/v1/changes/stream`, {
+        headers: { authorization: `Bearer ${await tokenFor(newUser())}` },
+      });
+      expect(full.status).toBe(503);
+      expect(full.headers.get('retry-after')).toBe('5');
+      expect(await full.json()).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
+    } finally {
+      for (const s of open) s.close();
+    }
+  });
+
+  it('ends, without a closing event, when the caller’s token expires', async () => {
+    const me = newUser();
+    const stream = await Stream.open(urlA, me, { token: await tokenFor(me, TEST_JWT_SECRET, '2s') });
+    const started = Date.now();
+    await stream.ended;
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(stream.events).toEqual([]);
+  });
+
+  it('ends its streams when the instance drains for shutdown', async () => {
+    const c = await bootApp({ ...PROD_ENV, DATABASE_URL: a.db.url });
+    await c.listen(0, '127.0.0.1');
+    const stream = await Stream.open(await c.getUrl(), newUser());
+    expect(stream.response.status).toBe(200);
+    const started = Date.now();
+    await c.close();
+    await stream.ended;
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
