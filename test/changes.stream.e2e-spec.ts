@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SyncTokenCodec } from '../src/sync/sync-token-codec';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
@@ -304,6 +305,43 @@ describe('GET /api/v1/changes/stream', () => {
       for (const s of open) s.close();
     }
   });
+
+  it('closes the stream of a client that does not read, rather than buffer without bound', async () => {
+    const me = newUser();
+    const since = await firstSyncToken(urlA, me);
+    // About 18 MB of events: more than the sockets' buffers and the stream's 1 MiB cap.
+    await a.sql.query(
+      `insert into tasks (user_id, title, description) select $1, 'big ' || n, repeat('x', 9000)
+       from generate_series(1, 2000) n`,
+      [me],
+    );
+    const { port } = new URL(urlA);
+    const socket = connect(Number(port), '127.0.0.1');
+    socket.write(
+      `GET /api/v1/changes/stream?since=${encodeURIComponent(since)} HTTP/1.1\r\nHost: x\r\n` +
+        `Authorization: Bearer ${await tokenFor(me)}\r\n\r\n`,
+    );
+    socket.pause(); // and never read
+    const openStreams = async () =>
+      ((await (await fetch(`${urlA}/health`)).json()) as { details: { changeStreams: { open: number } } })
+        .details.changeStreams.open;
+    try {
+      let open = 0;
+      for (let attempt = 0; attempt < 20 && open === 0; attempt++) {
+        open = await openStreams();
+        if (open === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(open).toBe(1);
+      // The server gives the stream up once 1 MiB waits unread, instead of buffering all 18 MB.
+      for (let attempt = 0; attempt < 100 && open > 0; attempt++) {
+        await new Promise((r) => setTimeout(r, 100));
+        open = await openStreams();
+      }
+      expect(open).toBe(0);
+    } finally {
+      socket.destroy();
+    }
+  }, 20_000);
 
   it('ends, without a closing event, when the caller’s token expires', async () => {
     const me = newUser();
