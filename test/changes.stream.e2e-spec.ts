@@ -182,6 +182,13 @@ describe('GET /api/v1/changes/stream', () => {
         .body!;
       expect(page.changes).toEqual([event.data]);
       expect(event.data.data).toEqual((await api(urlB, me, 'GET', `/api/v1/tasks/${live.id}`)).body);
+      // Both instances give the same pages.
+      const fromA = (await api(urlA, me, 'GET', `/api/v1/changes?since=${encodeURIComponent(since)}&limit=1`))
+        .body!;
+      const fromB = (await api(urlB, me, 'GET', `/api/v1/changes?since=${encodeURIComponent(since)}&limit=1`))
+        .body!;
+      expect(fromB.changes).toEqual(fromA.changes);
+      expect(fromA.changes).toEqual([first.data]);
       // Its id is the token after it: nothing follows it yet.
       const after = (await api(urlA, me, 'GET', `/api/v1/changes?since=${encodeURIComponent(event.id)}`))
         .body!;

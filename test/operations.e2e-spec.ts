@@ -72,8 +72,23 @@ describe('health probes and a database outage', () => {
       payload: { title: 'before the outage' },
     });
     expect(before.statusCode).toBe(201);
+    // A change stream held over a real socket while the database goes away.
+    await app.listen(0, '127.0.0.1');
+    const held = await fetch(`${await app.getUrl()}/api/v1/changes/stream`, { headers: auth });
+    expect(held.status).toBe(200);
+    const streamEnded = (async () => {
+      for await (const _ of held.body!) {
+        // only waiting for the end
+      }
+    })().then(
+      () => Date.now(),
+      () => Date.now(),
+    );
 
+    const stopped = Date.now();
     await pg.stop();
+    // It ends (the client resumes with Last-Event-ID once the service can serve it again).
+    expect((await streamEnded) - stopped).toBeLessThan(5000);
 
     const ready = await get(app, '/health/ready');
     expect(ready.ms).toBeLessThan(2000);
