@@ -1,4 +1,5 @@
 import { Check, Entity, Index, PrimaryKey, Property, Trigger, Unique } from '@mikro-orm/decorators/legacy';
+import { changeTriggers } from '../sync/change-triggers.js';
 import { USER_ID_MAX_LENGTH } from '../owners/owner.entity.js';
 
 export const LIST_NAME_MAX_LENGTH = 100;
@@ -35,29 +36,9 @@ export const LIST_NAME_MAX_LENGTH = 100;
     'on conflict (user_id) do update set list_count = owners.list_count + 1; ' +
     'else update owners set list_count = list_count - 1 where user_id = old.user_id; end if; return null;',
 })
-// Every write takes the owner's next change-feed position (owners.change_seq,
-// which stays locked until the commit), and a deletion leaves a tombstone at
-// one; in the database, so that no code path (cascades and renumbering
-// included) can skip the feed. See src/sync/deletion.entity.ts.
-@Trigger({
-  name: 'lists_change',
-  timing: 'before',
-  events: ['insert', 'update'],
-  body:
-    'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
-    'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
-    'returning change_seq into new.change_position; ' +
-    "perform pg_notify('task_changes', new.user_id); return new;",
-})
-@Trigger({
-  name: 'lists_forget',
-  timing: 'after',
-  events: ['delete'],
-  body:
-    'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
-    "insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, 'list', old.id from o; " +
-    "perform pg_notify('task_changes', old.user_id); return null;",
-})
+// The change feed's triggers (src/sync/change-triggers.ts).
+@Trigger(changeTriggers('lists', 'list')[0])
+@Trigger(changeTriggers('lists', 'list')[1])
 export class List {
   @PrimaryKey({ type: 'string', length: USER_ID_MAX_LENGTH, fieldName: 'user_id' })
   userId!: string;

@@ -2,9 +2,8 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleIn
 import pg from 'pg';
 import { DATABASE_TARGET } from '../database/database.module.js';
 import type { DatabaseTarget } from '../database/database-url.js';
+import { CHANGES_CHANNEL } from './change-triggers.js';
 
-/** The channel the *_change and *_forget triggers notify, with the owner id as the payload. */
-export const CHANGES_CHANNEL = 'task_changes';
 const RECONNECT_MS = 1000;
 
 type Listener = (event: 'change' | 'down') => void;

@@ -9,6 +9,7 @@ import {
   Trigger,
 } from '@mikro-orm/decorators/legacy';
 import { List } from '../lists/list.entity.js';
+import { changeTriggers } from '../sync/change-triggers.js';
 import { USER_ID_MAX_LENGTH } from '../owners/owner.entity.js';
 
 export { USER_ID_MAX_LENGTH };
@@ -112,29 +113,9 @@ export type Priority = (typeof PRIORITIES)[number];
     'on conflict (user_id) do update set task_count = owners.task_count + 1; ' +
     'else update owners set task_count = task_count - 1 where user_id = old.user_id; end if; return null;',
 })
-// Every write takes the owner's next change-feed position (owners.change_seq,
-// which stays locked until the commit), and a deletion leaves a tombstone at
-// one; in the database, so that no code path (cascades and renumbering
-// included) can skip the feed. See src/sync/deletion.entity.ts.
-@Trigger({
-  name: 'tasks_change',
-  timing: 'before',
-  events: ['insert', 'update'],
-  body:
-    'insert into owners (user_id, change_seq) values (new.user_id, 1) ' +
-    'on conflict (user_id) do update set change_seq = owners.change_seq + 1 ' +
-    'returning change_seq into new.change_position; ' +
-    "perform pg_notify('task_changes', new.user_id); return new;",
-})
-@Trigger({
-  name: 'tasks_forget',
-  timing: 'after',
-  events: ['delete'],
-  body:
-    'with o as (update owners set change_seq = change_seq + 1 where user_id = old.user_id returning change_seq) ' +
-    "insert into deletions (user_id, position, kind, id) select old.user_id, change_seq, 'task', old.id from o; " +
-    "perform pg_notify('task_changes', old.user_id); return null;",
-})
+// The change feed's triggers (src/sync/change-triggers.ts).
+@Trigger(changeTriggers('tasks', 'task')[0])
+@Trigger(changeTriggers('tasks', 'task')[1])
 export class Task {
   @PrimaryKey({ type: 'string', length: USER_ID_MAX_LENGTH, fieldName: 'user_id' })
   userId!: string;
