@@ -416,16 +416,10 @@ describe('migrations', () => {
 
   it('go up, are harmless to repeat, come down completely and go up again', async () => {
     const all = migrationsList.map((m) => m.name);
+    const ALL_TABLES = ['deletions', 'idempotency_keys', 'lists', 'mikro_orm_migrations', 'owners', 'tasks'];
 
     expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual([
-      'deletions',
-      'idempotency_keys',
-      'lists',
-      'mikro_orm_migrations',
-      'owners',
-      'tasks',
-    ]);
+    expect(await tables()).toEqual(ALL_TABLES);
     expect(await t.orm.migrator.up()).toEqual([]);
     expect(await t.orm.migrator.getPending()).toEqual([]);
 
@@ -435,14 +429,7 @@ describe('migrations', () => {
     expect(fn.rowCount).toBe(0);
 
     expect((await t.orm.migrator.up()).map((m) => m.name)).toEqual(all);
-    expect(await tables()).toEqual([
-      'deletions',
-      'idempotency_keys',
-      'lists',
-      'mikro_orm_migrations',
-      'owners',
-      'tasks',
-    ]);
+    expect(await tables()).toEqual(ALL_TABLES);
   });
 
   it('leave no drift between the entity and the schema (migration:check)', async () => {
