@@ -10,7 +10,7 @@ import { SyncTokenCodec, type SyncPosition } from './sync-token-codec.js';
 
 export const DEFAULT_CHANGES_LIMIT = 100;
 export const MAX_CHANGES_LIMIT = 1000;
-/** One page read in this many also sweeps tombstones past the retention, so no cron job is needed. */
+/** One feed read in this many (a page, or a stream's read) also sweeps tombstones past the retention: no cron job needed. */
 const SWEEP_EVERY = 100;
 const DAY_SECONDS = 86_400;
 
@@ -53,7 +53,6 @@ export class ChangesService {
     }
     if (problems.length > 0) throw new ValidationError(problems);
     if (since) this.checkAge(since);
-    if (Math.random() * SWEEP_EVERY < 1) this.sweep();
 
     const read = await this.read(ownerId, since, limit);
     return {
@@ -88,6 +87,8 @@ export class ChangesService {
     since: SyncPosition | undefined,
     limit: number,
   ): Promise<{ rows: ChangeRow[]; next: SyncPosition; hasMore: boolean }> {
+    // Streams read here too, so tombstones are swept whichever way clients sync.
+    if (Math.random() * SWEEP_EVERY < 1) this.sweep();
     const from = since?.position ?? '0';
     const rows = await this.changes.page(ownerId, from, limit + 1, since !== undefined);
     const hasMore = rows.length > limit;
