@@ -196,6 +196,8 @@ async function startServer(
             HOST: '127.0.0.1',
             // The first start migrates the bench's database; restarts start as production does.
             DB_MIGRATE_ON_START: String(migrate),
+            // No load balancer to warn before the bench stops it.
+            SHUTDOWN_DELAY_MS: '0',
           },
         ]
       : [join(ROOT, 'bench/baseline/server.mts'), {}];

@@ -72,6 +72,7 @@ async function startService(databaseUrl: string): Promise<{ url: string; child: 
       DB_MIGRATE_ON_START: 'true',
       LOG_LEVEL: 'warn',
       MAX_TASKS_PER_USER: '10000000',
+      SHUTDOWN_DELAY_MS: '0',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -13,14 +13,21 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
 
   // SIGTERM (orchestrators) and SIGINT (Ctrl-C) drain instead of dropping requests:
-  // readiness turns 503 at once, the server stops accepting connections and waits
-  // for in-flight requests, then the pool and any embedded PostgreSQL are closed.
+  // readiness turns 503 at once while everything is still served for
+  // SHUTDOWN_DELAY_MS (so the load balancer sees the 503 before any refusal), then
+  // the server stops accepting connections and waits for in-flight requests, then
+  // the pool and any embedded PostgreSQL are closed.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    logger.log(`${signal} received: draining (at most ${env.SHUTDOWN_GRACE_MS} ms)`);
+    logger.log(
+      `${signal} received: readiness 503 for ${env.SHUTDOWN_DELAY_MS} ms, then draining (at most ${env.SHUTDOWN_GRACE_MS} ms)`,
+    );
     app.get(ShutdownState).beginDraining();
+    setTimeout(() => drain(), env.SHUTDOWN_DELAY_MS);
+  };
+  const drain = () => {
     // Past the grace period, connections still open (a stalled upload, a client
     // that never reads) are cut, so the close can complete; if even that hangs,
     // the process exits 1 shortly after.

@@ -221,6 +221,7 @@ describe('the running service', () => {
       JWT_SECRET: TEST_JWT_SECRET,
       HOST: '127.0.0.1',
       PORT: String(port),
+      SHUTDOWN_DELAY_MS: '0',
       ...env,
     });
 
@@ -304,9 +305,45 @@ describe('the running service', () => {
       for (const line of lines.filter((l) => l.req !== undefined && l.requestId !== undefined)) {
         expect((line.req as { id: string }).id).toBe(line.requestId);
       }
-      expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: draining'))).toBe(true);
+      expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: readiness 503 for 0 ms'))).toBe(
+        true,
+      );
       expect(service.output()).not.toContain(token);
       expect(service.output()).not.toContain(new URL(db.url).password || 'no password in this URL');
+    } finally {
+      service.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('answers readiness 503 for SHUTDOWN_DELAY_MS while still serving, before it refuses connections', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const service = serviceOn(port, { SHUTDOWN_DELAY_MS: '1500' });
+    try {
+      await service.ready;
+      const headers = { authorization: `Bearer ${await tokenFor('alice')}` };
+      service.child.kill('SIGTERM');
+      // A load balancer polling readiness: what it sees, in order, until it is refused.
+      const seen: (number | 'refused')[] = [];
+      let servedDuringDelay = 0;
+      for (let polls = 0; polls < 100 && seen.at(-1) !== 'refused'; polls++) {
+        seen.push(
+          await fetch(`${base}/health/ready`).then(
+            (r) => r.status,
+            () => 'refused' as const,
+          ),
+        );
+        if (seen.at(-1) === 503 && servedDuringDelay === 0) {
+          servedDuringDelay = (await fetch(`${base}/api/v1/tasks`, { headers })).status;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const statuses = seen.filter((s, i) => i === 0 || s !== seen[i - 1]);
+      // Possibly a 200 polled before the signal landed; then 503s for the delay; then refused.
+      expect(statuses.filter((s) => s !== 200)).toEqual([503, 'refused']);
+      expect(seen.filter((s) => s === 503).length).toBeGreaterThan(10);
+      expect(servedDuringDelay).toBe(200);
+      expect(await service.exited).toBe(0);
     } finally {
       service.child.kill('SIGKILL');
     }

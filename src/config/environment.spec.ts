@@ -39,6 +39,7 @@ describe('validateEnvironment', () => {
       CHANGE_RETENTION_DAYS: 30,
       STREAM_MAX_CONNECTIONS: 10000,
       STREAM_MAX_PER_USER: 10,
+      SHUTDOWN_DELAY_MS: 5000,
       SHUTDOWN_GRACE_MS: 10000,
     });
   });

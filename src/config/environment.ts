@@ -137,7 +137,12 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IntegerIn(1, 10_000)
   STREAM_MAX_PER_USER = 10;
 
-  // How long SIGTERM/SIGINT wait for in-flight requests before the process exits anyway.
+  // On SIGTERM/SIGINT: how long readiness answers 503 while everything is still served, so the
+  // load balancer takes the instance out before it stops accepting connections (as a preStop hook).
+  @IntegerIn(0, 600_000)
+  SHUTDOWN_DELAY_MS = 5_000;
+
+  // Then how long in-flight requests get before the process exits anyway.
   @IntegerIn(0, 600_000)
   SHUTDOWN_GRACE_MS = 10_000;
 
