@@ -1,4 +1,5 @@
 import { SyncTokenCodec } from '../src/sync/sync-token-codec';
+import { applyChanges, currentState, type Change } from './helpers/changes';
 import { TEST_JWT_SECRET } from './helpers/boot-app';
 import {
   expectProblem,
@@ -31,12 +32,6 @@ const CHANGES = '/api/v1/changes';
 const INVALID_SINCE = { field: 'since', message: 'is not a valid sync token' };
 const BAD_LIMIT = { field: 'limit', message: 'must be an integer from 1 to 1000' };
 
-interface Change {
-  kind: 'list' | 'task';
-  id: string;
-  deleted: boolean;
-  data?: Record<string, unknown>;
-}
 interface Page {
   changes: Change[];
   next: string;
@@ -65,25 +60,6 @@ async function drain(since: string | undefined, limit = 100, as = ALICE) {
     next = page.next;
     if (!page.hasMore) return { all, next, pages };
   }
-}
-
-/** A client's copy: the changes applied in order, by kind and id. */
-function apply(copy: Map<string, unknown>, all: Change[]): Map<string, unknown> {
-  for (const change of all) {
-    if (change.deleted) copy.delete(`${change.kind}:${change.id}`);
-    else copy.set(`${change.kind}:${change.id}`, change.data);
-  }
-  return copy;
-}
-
-/** What the API says the caller has now, in the same form. */
-async function state(as = ALICE): Promise<Map<string, unknown>> {
-  const tasks = (await call('GET', `${BASE}?limit=100`, { as })).json<{ items: TaskJson[] }>().items;
-  const lists = (await call('GET', '/api/v1/lists', { as })).json<{ items: { id: string }[] }>().items;
-  return new Map<string, unknown>([
-    ...lists.map((l) => [`list:${l.id}`, l] as [string, unknown]),
-    ...tasks.map((t) => [`task:${t.id}`, t] as [string, unknown]),
-  ]);
 }
 
 async function createList(name: string, as = ALICE): Promise<Record<string, unknown>> {
@@ -200,10 +176,10 @@ describe('paging', () => {
     await call('DELETE', taskUrl(created[0].id));
 
     const first = await drain(undefined, 2);
-    const copy = apply(new Map(), first.all);
+    const copy = applyChanges(new Map(), first.all);
 
     expect(first.pages).toBe(3);
-    expect(copy).toEqual(await state());
+    expect(copy).toEqual(await currentState());
 
     await call('PATCH', taskUrl(created[1].id), { body: { title: 'changed' } });
     await call('DELETE', taskUrl(created[2].id));
@@ -213,7 +189,7 @@ describe('paging', () => {
       { kind: 'task', id: created[2].id, deleted: true },
     ]);
     expect(later.pages).toBe(2);
-    expect(apply(copy, later.all)).toEqual(await state());
+    expect(applyChanges(copy, later.all)).toEqual(await currentState());
   });
 
   it.each([

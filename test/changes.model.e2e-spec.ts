@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import type { TaskJson } from './helpers/http-assert';
+import { applyChanges, currentState, type Change } from './helpers/changes';
 import { BASE, call, taskUrl, useTasksHttp } from './helpers/tasks-http';
 
 /**
@@ -47,13 +48,6 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
 );
 
-interface Change {
-  kind: 'list' | 'task';
-  id: string;
-  deleted: boolean;
-  data?: unknown;
-}
-
 class Client {
   readonly copy = new Map<string, unknown>();
   since: string | undefined;
@@ -67,25 +61,9 @@ class Client {
     const res = await call('GET', `/api/v1/changes?${query.toString()}`, { as: this.user });
     expect(res.statusCode).toBe(200);
     const page = res.json<{ changes: Change[]; next: string; hasMore: boolean }>();
-    for (const change of page.changes) {
-      const key = `${change.kind}:${change.id}`;
-      if (change.deleted) this.copy.delete(key);
-      else this.copy.set(key, change.data);
-    }
+    applyChanges(this.copy, page.changes);
     this.since = page.next;
     return page.hasMore;
-  }
-
-  /** What the API says this user has now. */
-  async state(): Promise<Map<string, unknown>> {
-    const tasks = (await call('GET', `${BASE}?limit=100`, { as: this.user })).json<{ items: TaskJson[] }>()
-      .items;
-    const lists = (await call('GET', '/api/v1/lists', { as: this.user })).json<{ items: { id: string }[] }>()
-      .items;
-    return new Map<string, unknown>([
-      ...lists.map((l) => [`list:${l.id}`, l] as [string, unknown]),
-      ...tasks.map((t) => [`task:${t.id}`, t] as [string, unknown]),
-    ]);
   }
 }
 
@@ -123,7 +101,7 @@ it('replaying a user’s pages always gives exactly that user’s tasks and list
       }
       for (const client of clients) {
         while (await client.read(3));
-        expect(client.copy).toEqual(await client.state());
+        expect(client.copy).toEqual(await currentState(client.user));
       }
     }),
     { numRuns: RUNS, seed: SEED },
