@@ -49,17 +49,8 @@ import {
   type Seeded,
   type Warmed,
 } from './seed-sql.js';
+import { ROOT, START_PROD } from './start-prod.js';
 
-const ROOT = resolve(__dirname, '..');
-/** The service runs exactly as `npm run start:prod` runs it: the same node flags and script. */
-const START_PROD = (() => {
-  const scripts = (
-    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  ).scripts;
-  const [command, ...words] = scripts['start:prod'].split(/\s+/);
-  if (command !== 'node') throw new Error('bench expects start:prod to be `node [flags] <script>`');
-  return { flags: words.slice(0, -1), script: join(ROOT, words[words.length - 1]) };
-})();
 const SCENARIOS = ['get', 'list', 'filtered', 'create', 'patch', 'mixed'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 type Target = 'service' | 'baseline';

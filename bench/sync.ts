@@ -18,15 +18,15 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { freePort } from '../test/helpers/test-server.js';
 import { seedWithSql } from './seed-sql.js';
+import { ROOT, START_PROD } from './start-prod.js';
 
-const ROOT = resolve(__dirname, '..');
 const args = parseArgs({
   options: {
     'skip-million': { type: 'boolean', default: false },
@@ -56,11 +56,7 @@ const rssMb = (pid: number) =>
 
 async function startService(databaseUrl: string): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const scripts = (
-    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  ).scripts;
-  const words = scripts['start:prod'].split(/\s+/).slice(1);
-  const child = spawn(process.execPath, [...words.slice(0, -1), join(ROOT, words[words.length - 1])], {
+  const child = spawn(process.execPath, [...START_PROD.flags, START_PROD.script], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
