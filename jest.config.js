@@ -39,7 +39,12 @@ module.exports = {
     {
       ...common,
       displayName: 'db',
-      testMatch: ['<rootDir>/test/**/*.int-spec.ts', '<rootDir>/test/**/*.e2e-spec.ts'],
+      testMatch: [
+        '<rootDir>/test/**/*.int-spec.ts',
+        '<rootDir>/test/**/*.e2e-spec.ts',
+        // Only with a transaction pooler to run through (CI's PgBouncer step).
+        ...(process.env.TEST_POOLER_URL ? ['<rootDir>/test/**/*.pooler-spec.ts'] : []),
+      ],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },

@@ -11,7 +11,8 @@ import { buildOrmOptions } from './src/database/orm-options.js';
 export default async () => {
   const env = validateEnvironmentOrExit(DatabaseEnvironment);
   // An embedded server started here is stopped by its exit hook when the CLI exits.
-  const { url } = await resolveDatabaseUrl(env);
+  // Migrations hold a session lock: never through a transaction pooler (DATABASE_DIRECT_URL).
+  const { directUrl } = await resolveDatabaseUrl(env);
   // The CLI's connections run migrations: no statement timeout, a lock timeout.
-  return buildOrmOptions(url, env, { migrating: true });
+  return buildOrmOptions(directUrl, env, { migrating: true });
 };

@@ -1,5 +1,5 @@
 import { ChangesRepository } from '../src/sync/changes.repository';
-import { useTestDatabase } from './helpers/test-database';
+import { useTestDatabase, repository } from './helpers/test-database';
 
 /** The tombstone sweep: what CHANGE_RETENTION_DAYS removes, and what it keeps. */
 describe('ChangesRepository.sweep', () => {
@@ -14,7 +14,7 @@ describe('ChangesRepository.sweep', () => {
          ('young', 2, 'task', gen_random_uuid(), now())`,
     );
 
-    const swept = await new ChangesRepository(t.orm.em).sweep(30);
+    const swept = await repository(ChangesRepository, t.orm.em).sweep(30);
 
     expect(swept).toBe(2);
     const { rows } = await t.sql.query('select user_id, position::int from deletions order by 1, 2');
@@ -30,7 +30,7 @@ describe('ChangesRepository.sweep', () => {
        select 'batch', n, 'task', gen_random_uuid(), now() - interval '40 days' from generate_series(1, 5) n`,
     );
 
-    expect(await new ChangesRepository(t.orm.em).sweep(30, 3)).toBe(3);
-    expect(await new ChangesRepository(t.orm.em).sweep(30, 3)).toBe(2);
+    expect(await repository(ChangesRepository, t.orm.em).sweep(30, 3)).toBe(3);
+    expect(await repository(ChangesRepository, t.orm.em).sweep(30, 3)).toBe(2);
   });
 });

@@ -3,6 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SyncTokenCodec } from '../src/sync/sync-token-codec';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
+import { appDatabaseEnv } from './helpers/test-database';
 
 /**
  * GET /api/v1/changes/stream (shared/spec/http-api.md, Change feed): Server-
@@ -31,7 +32,7 @@ const newUser = () => `stream_user_${++user}`;
 
 beforeAll(async () => {
   a = await startHttpApp({ STREAM_MAX_PER_USER: '2' });
-  b = await bootApp({ ...PROD_ENV, DATABASE_URL: a.db.url, STREAM_MAX_CONNECTIONS: '3' });
+  b = await bootApp({ ...PROD_ENV, ...appDatabaseEnv(a.db), STREAM_MAX_CONNECTIONS: '3' });
   await a.app.listen(0, '127.0.0.1');
   await b.listen(0, '127.0.0.1');
   urlA = await a.app.getUrl();
@@ -360,7 +361,7 @@ describe('GET /api/v1/changes/stream', () => {
   });
 
   it('ends its streams when the instance drains for shutdown', async () => {
-    const c = await bootApp({ ...PROD_ENV, DATABASE_URL: a.db.url });
+    const c = await bootApp({ ...PROD_ENV, ...appDatabaseEnv(a.db) });
     await c.listen(0, '127.0.0.1');
     const stream = await Stream.open(await c.getUrl(), newUser());
     expect(stream.response.status).toBe(200);

@@ -1,6 +1,6 @@
-import { DatabaseConnectionError } from '../src/database/data-layer.errors';
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { openOrm, useTestDatabase } from './helpers/test-database';
+import { DatabaseConnectionError } from '../src/database/data-layer.errors';
+import { openOrm, repository, useTestDatabase } from './helpers/test-database';
 import { LIMITS, newTask } from './helpers/tasks';
 import { freePort } from './helpers/test-server';
 
@@ -8,7 +8,7 @@ const t = useTestDatabase();
 
 it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
   const first = await openOrm(t.db.url);
-  const created = await new TasksRepository(first.em.fork()).create(
+  const created = await repository(TasksRepository, first.em.fork()).create(
     'owner',
     newTask({ title: 'survives' }),
     LIMITS,
@@ -17,7 +17,7 @@ it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
 
   const second = await openOrm(t.db.url);
   try {
-    await expect(new TasksRepository(second.em.fork()).findOne('owner', created.id)).resolves.toEqual(
+    await expect(repository(TasksRepository, second.em.fork()).findOne('owner', created.id)).resolves.toEqual(
       created,
     );
   } finally {
@@ -28,7 +28,7 @@ it('keeps tasks across a fresh ORM instance, as across a restart', async () => {
 it('runs the repository statements as prepared statements, parsed once per connection', async () => {
   const orm = await openOrm(t.db.url, { DB_POOL_MAX: 1 });
   try {
-    const repo = new TasksRepository(orm.em.fork());
+    const repo = repository(TasksRepository, orm.em.fork());
     const task = await repo.create('owner', newTask({ title: 'prepared' }), LIMITS);
     await repo.findOne('owner', task.id);
     await repo.findOne('owner', task.id);
@@ -53,7 +53,7 @@ it('fails fast with DatabaseConnectionError, not a driver error, when nothing li
   const orm = await openOrm(closed.toString());
   try {
     const started = Date.now();
-    const error = await new TasksRepository(orm.em.fork())
+    const error = await repository(TasksRepository, orm.em.fork())
       .findOne('owner', crypto.randomUUID())
       .catch((e) => e);
 
@@ -73,7 +73,7 @@ it('turns a statement timeout into DatabaseConnectionError and leaves the row as
   const orm = await openOrm(t.db.url, { DB_STATEMENT_TIMEOUT_MS: 200 });
   const locker = await t.sql.connect();
   try {
-    const task = await new TasksRepository(orm.em.fork()).create(
+    const task = await repository(TasksRepository, orm.em.fork()).create(
       'owner',
       newTask({ title: 'locked' }),
       LIMITS,
@@ -81,7 +81,7 @@ it('turns a statement timeout into DatabaseConnectionError and leaves the row as
     await locker.query('begin');
     await locker.query('select * from tasks where id = $1 for update', [task.id]);
 
-    const error = await new TasksRepository(orm.em.fork())
+    const error = await repository(TasksRepository, orm.em.fork())
       .update('owner', task.id, { title: 'blocked' })
       .catch((e) => e);
 

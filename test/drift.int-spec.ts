@@ -11,7 +11,7 @@ import { Task } from '../src/tasks/task.entity';
 import { toTaskResponse, TaskResponse } from '../src/tasks/task.response';
 import { TasksRepository } from '../src/tasks/tasks.repository';
 import { LIMITS, newTask } from './helpers/tasks';
-import { useTestDatabase } from './helpers/test-database';
+import { useTestDatabase, repository } from './helpers/test-database';
 
 /**
  * The entities are the one source of the schema: their properties, the
@@ -50,7 +50,7 @@ it.each<[string, EntityClass<object>]>([
 );
 
 it('returns, from every generated task statement, a record with exactly the properties of the entity', async () => {
-  const repo = new TasksRepository(t.orm.em);
+  const repo = repository(TasksRepository, t.orm.em);
   const created = await repo.create('drift', newTask({ title: 'T' }), LIMITS);
   const read = await repo.findOne('drift', created.id);
   const updated = await repo.update('drift', created.id, { completed: true });
@@ -65,7 +65,7 @@ it('returns, from every generated task statement, a record with exactly the prop
 });
 
 it('returns, from every generated list statement, a record with exactly the properties of the entity', async () => {
-  const repo = new ListsRepository(t.orm.em);
+  const repo = repository(ListsRepository, t.orm.em);
   const created = await repo.create('drift', 'Groceries', 'groceries', 10);
   const read = await repo.findOne('drift', created.id);
   const renamed = await repo.rename('drift', created.id, 'Food', 'food');
@@ -77,12 +77,12 @@ it('returns, from every generated list statement, a record with exactly the prop
 });
 
 it('maps a task record to exactly the properties of the Task schema', async () => {
-  const repo = new TasksRepository(t.orm.em);
+  const repo = repository(TasksRepository, t.orm.em);
   const record = await repo.create('drift', newTask({ title: 'T' }), LIMITS);
   expect(Object.keys(toTaskResponse(record)).sort()).toEqual(schemaProperties(TaskResponse));
 });
 
 it('maps a list record to exactly the properties of the List schema', async () => {
-  const record = await new ListsRepository(t.orm.em).create('drift', 'Inbox 2', 'inbox 2', 10);
+  const record = await repository(ListsRepository, t.orm.em).create('drift', 'Inbox 2', 'inbox 2', 10);
   expect(Object.keys(toListResponse(record)).sort()).toEqual(schemaProperties(ListResponse));
 });

@@ -1,5 +1,5 @@
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { useTestDatabase } from './helpers/test-database';
+import { repository, useTestDatabase } from './helpers/test-database';
 import { LIMITS, newTask } from './helpers/tasks';
 
 const HASH = 'a'.repeat(64);
@@ -10,7 +10,7 @@ let repo: TasksRepository;
 
 beforeEach(async () => {
   await t.sql.query('truncate tasks, idempotency_keys');
-  repo = new TasksRepository(t.orm.em.fork());
+  repo = repository(TasksRepository, t.orm.em.fork());
 });
 
 const keys = async () =>
@@ -100,7 +100,7 @@ describe('Idempotency-Key records', () => {
   it('lets exactly one of 10 concurrent claims win', async () => {
     const claims = await Promise.all(
       Array.from({ length: 10 }, () =>
-        new TasksRepository(t.orm.em.fork()).claimIdempotencyKey('alice', 'k', HASH),
+        repository(TasksRepository, t.orm.em.fork()).claimIdempotencyKey('alice', 'k', HASH),
       ),
     );
     expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);

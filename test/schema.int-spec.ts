@@ -1,11 +1,11 @@
+import { TasksRepository } from '../src/tasks/tasks.repository';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { migrationsList } from '../migrations';
 import type { Statement } from '../src/database/entity-table';
 import { ChangesRepository } from '../src/sync/changes.repository';
-import { TasksRepository } from '../src/tasks/tasks.repository';
 import { TASK_SORTS, type ListQuery, type TaskSort } from '../src/tasks/task.types';
-import { useTestDatabase } from './helpers/test-database';
+import { repository, useTestDatabase } from './helpers/test-database';
 
 /** What the migrated schema must be, read back from PostgreSQL's catalogs. */
 describe('tasks schema', () => {
@@ -248,7 +248,8 @@ describe('tasks schema', () => {
       query: ListQuery | Statement,
       mode: 'force_custom_plan' | 'force_generic_plan',
     ): Promise<PlanNode> {
-      const statement = 'text' in query ? query : new TasksRepository(t.orm.em).listStatement(OWNER, query);
+      const statement =
+        'text' in query ? query : repository(TasksRepository, t.orm.em).listStatement(OWNER, query);
       // A statement that runs unprepared is planned for its values every time: no generic plan.
       if (statement.prepared === false) mode = 'force_custom_plan';
       const client = await t.sql.connect();
@@ -327,7 +328,7 @@ describe('tasks schema', () => {
     it.each(TASK_SORTS)(
       'runs the first page sorted by %s on a cached plan, not planned again on every execution',
       async (sort) => {
-        const statement = new TasksRepository(t.orm.em).listStatement(OWNER, { sort, limit: LIMIT });
+        const statement = repository(TasksRepository, t.orm.em).listStatement(OWNER, { sort, limit: LIMIT });
         const name = `first_page_${sort}`;
         const client = await t.sql.connect();
         try {
@@ -352,7 +353,7 @@ describe('tasks schema', () => {
     ] as const)(
       'reads %s page of changes off the position indexes: no Seq Scan, at most 3 × (limit + 1) rows read or sorted',
       async (_case, since, withDeletions) => {
-        const statement = new ChangesRepository(t.orm.em).pageStatement(
+        const statement = repository(ChangesRepository, t.orm.em).pageStatement(
           OWNER,
           since,
           LIMIT + 1,

@@ -1,7 +1,7 @@
 import { TaskNotFoundError, ValidationError, VersionConflictError } from '../src/database/data-layer.errors';
 import { TASK_SORTS, type TaskRecord, type TaskSort } from '../src/tasks/task.types';
 import { TasksRepository } from '../src/tasks/tasks.repository';
-import { useTestDatabase } from './helpers/test-database';
+import { useTestDatabase, repository } from './helpers/test-database';
 import { LIMITS, newTask } from './helpers/tasks';
 
 const ALICE = 'user_alice';
@@ -14,7 +14,7 @@ let repo: TasksRepository;
 
 beforeEach(async () => {
   await t.sql.query('truncate tasks');
-  repo = new TasksRepository(t.orm.em.fork());
+  repo = repository(TasksRepository, t.orm.em.fork());
 });
 
 async function row(id: string) {
@@ -215,7 +215,12 @@ describe('update', () => {
 
   it('lets exactly one of 20 concurrent writers with the same version win', async () => {
     const attempts = Array.from({ length: 20 }, (_, i) =>
-      new TasksRepository(t.orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }, { ifMatch: [1] }),
+      repository(TasksRepository, t.orm.em.fork()).update(
+        ALICE,
+        task.id,
+        { title: `writer ${i}` },
+        { ifMatch: [1] },
+      ),
     );
     const results = await Promise.allSettled(attempts);
 
@@ -231,7 +236,7 @@ describe('update', () => {
     try {
       await locker.query('begin');
       await locker.query(`update tasks set title = 'locker' where id = $1`, [task.id]);
-      const waiting = new TasksRepository(t.orm.em.fork())
+      const waiting = repository(TasksRepository, t.orm.em.fork())
         .update(ALICE, task.id, { title: 'late' }, { ifMatch: [1] })
         .catch((e: unknown) => e);
       await new Promise((r) => setTimeout(r, 100));
@@ -267,7 +272,7 @@ describe('update', () => {
   it('applies all of 20 concurrent unconditional writes', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        new TasksRepository(t.orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }),
+        repository(TasksRepository, t.orm.em.fork()).update(ALICE, task.id, { title: `writer ${i}` }),
       ),
     );
     expect(await row(task.id)).toMatchObject({ version: 21 });

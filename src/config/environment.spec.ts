@@ -24,6 +24,8 @@ describe('validateEnvironment', () => {
     expect({ ...validateEnvironment(EnvironmentVariables, {}) }).toEqual({
       NODE_ENV: 'development',
       DATABASE_URL: undefined,
+      DATABASE_DIRECT_URL: undefined,
+      DB_PREPARED_STATEMENTS: true,
       DB_POOL_MAX: 10,
       DB_CONNECT_TIMEOUT_MS: 2000,
       DB_IDLE_TIMEOUT_MS: 30000,
@@ -41,6 +43,7 @@ describe('validateEnvironment', () => {
       STREAM_MAX_PER_USER: 10,
       SHUTDOWN_DELAY_MS: 5000,
       SHUTDOWN_GRACE_MS: 10000,
+      METRICS_PORT: 9464,
     });
   });
 
@@ -111,6 +114,29 @@ describe('validateEnvironment', () => {
       ]);
     },
   );
+
+  it('requires DATABASE_DIRECT_URL behind a transaction pooler, for the service and the migration CLI', () => {
+    const pooled = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u@pooler:6432/d',
+      DB_PREPARED_STATEMENTS: 'false',
+      JWT_SECRET: 's'.repeat(32),
+    };
+    const problem =
+      'DATABASE_DIRECT_URL is required when DB_PREPARED_STATEMENTS=false (DATABASE_URL is then a transaction pooler, ' +
+      'and the change stream and migrations need a direct connection)';
+    expect(problemsOf(pooled)).toEqual([problem]);
+    expect(problemsOf(pooled, DatabaseEnvironment)).toEqual([problem]);
+    expect(problemsOf({ ...pooled, DATABASE_DIRECT_URL: 'postgres://u@db:5432/d' })).toEqual([]);
+    expect(problemsOf({ ...pooled, DATABASE_DIRECT_URL: 'db:5432' })).toEqual([
+      'DATABASE_DIRECT_URL must have the form postgres://USER:PASSWORD@HOST:5432/DATABASE',
+    ]);
+    // Without DATABASE_URL (development's embedded PostgreSQL) there is no pooler to bypass.
+    expect(problemsOf({ DB_PREPARED_STATEMENTS: 'false' })).toEqual([]);
+    expect(problemsOf({ DB_PREPARED_STATEMENTS: 'maybe' })).toEqual([
+      'DB_PREPARED_STATEMENTS must be true or false',
+    ]);
+  });
 
   it('names every bad variable, alphabetically, in one error', () => {
     const problems = problemsOf({

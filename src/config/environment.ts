@@ -53,7 +53,7 @@ function IsPostgresUrl(): PropertyDecorator {
           }
         },
         // The value is never echoed: it usually carries a password.
-        defaultMessage: () => `DATABASE_URL must have the form ${DATABASE_URL_FORM}`,
+        defaultMessage: () => `${String(propertyName)} must have the form ${DATABASE_URL_FORM}`,
       },
     });
 }
@@ -82,6 +82,18 @@ export class DatabaseEnvironment {
   @IsPostgresUrl()
   DATABASE_URL?: string;
 
+  // Where what cannot go through a transaction pooler goes: the change stream's LISTEN
+  // connection and migrations. Defaults to DATABASE_URL; required when DB_PREPARED_STATEMENTS=false.
+  @IsOptional()
+  @IsPostgresUrl()
+  DATABASE_DIRECT_URL?: string;
+
+  // false when DATABASE_URL is a transaction pooler without prepared statement support
+  // (PgBouncer before 1.21): statements then run unnamed, parsed and planned on every call.
+  @Transform(toBoolean)
+  @IsBoolean({ message: 'DB_PREPARED_STATEMENTS must be true or false' })
+  DB_PREPARED_STATEMENTS = true;
+
   @IntegerIn(1, 100)
   DB_POOL_MAX = 10;
 
@@ -104,6 +116,18 @@ export class DatabaseEnvironment {
 
   @IntegerIn(1024, 65_535)
   EMBEDDED_DB_PORT = 54329;
+
+  /** Rules that span variables, checked after each variable is valid on its own. */
+  static crossCheck(env: DatabaseEnvironment): string[] {
+    // LISTEN through a transaction pooler is accepted and then loses notifications silently.
+    if (!env.DB_PREPARED_STATEMENTS && env.DATABASE_URL !== undefined && !env.DATABASE_DIRECT_URL) {
+      return [
+        'DATABASE_DIRECT_URL is required when DB_PREPARED_STATEMENTS=false (DATABASE_URL is then a transaction pooler, ' +
+          'and the change stream and migrations need a direct connection)',
+      ];
+    }
+    return [];
+  }
 }
 
 /** Every setting of the service: the one class that validates the environment at start-up. */
@@ -183,9 +207,13 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   })
   CORS_ORIGINS?: string;
 
+  // /metrics (Prometheus) listens here, apart from the API, on HOST; 0 turns it off.
+  @IntegerIn(0, 65_535)
+  METRICS_PORT = 9464;
+
   /** Rules that span variables, checked after each variable is valid on its own. */
-  static crossCheck(env: EnvironmentVariables): string[] {
-    const problems: string[] = [];
+  static override crossCheck(env: EnvironmentVariables): string[] {
+    const problems = DatabaseEnvironment.crossCheck(env);
     const secret = env.JWT_SECRET ?? env.BETTER_AUTH_SECRET;
     if (secret && env.JWT_JWKS_URL) {
       problems.push(

@@ -2,7 +2,13 @@ import type { DatabaseEnvironment } from '../config/environment.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 
 export interface DatabaseTarget {
+  /** Where requests' statements go: DATABASE_URL, possibly a transaction pooler. */
   url: string;
+  /**
+   * A connection of its own, never through a transaction pooler
+   * (DATABASE_DIRECT_URL, else the same as url): the change stream's LISTEN and migrations.
+   */
+  directUrl: string;
   /** Set when the development default started (or reused) an embedded PostgreSQL. */
   embedded?: EmbeddedPostgres;
 }
@@ -15,17 +21,21 @@ export const EMBEDDED_DATABASE_NAME = 'tasks';
  * data lives in EMBEDDED_DB_DIR and so survives restarts.
  */
 export async function resolveDatabaseUrl(
-  env: Pick<DatabaseEnvironment, 'DATABASE_URL' | 'EMBEDDED_DB_DIR' | 'EMBEDDED_DB_PORT'>,
+  env: Pick<
+    DatabaseEnvironment,
+    'DATABASE_URL' | 'DATABASE_DIRECT_URL' | 'EMBEDDED_DB_DIR' | 'EMBEDDED_DB_PORT'
+  >,
   log?: (line: string) => void,
 ): Promise<DatabaseTarget> {
-  if (env.DATABASE_URL) return { url: env.DATABASE_URL };
+  if (env.DATABASE_URL)
+    return { url: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL ?? env.DATABASE_URL };
   const embedded = await startEmbeddedPostgres({
     dataDir: env.EMBEDDED_DB_DIR,
     port: env.EMBEDDED_DB_PORT,
     database: EMBEDDED_DATABASE_NAME,
     log,
   });
-  return { url: embedded.url, embedded };
+  return { url: embedded.url, directUrl: embedded.url, embedded };
 }
 
 /** host:port/database of a connection URL: what logs and errors may show (never the password). */

@@ -1,6 +1,6 @@
 import { MikroORM } from '@mikro-orm/core';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { MikroORM as PostgreSqlMikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { EntityManager, MikroORM as PostgreSqlMikroORM, PostgreSqlDriver } from '@mikro-orm/postgresql';
 import {
   Inject,
   Injectable,
@@ -14,6 +14,7 @@ import type { EnvironmentVariables } from '../config/environment.js';
 import { DatabaseConnectionError } from './data-layer.errors.js';
 import { describeDatabaseUrl, resolveDatabaseUrl, type DatabaseTarget } from './database-url.js';
 import { buildOrmOptions, type DatabaseSettings } from './orm-options.js';
+import { SqlRunner } from './sql-runner.js';
 
 export const DATABASE_TARGET = Symbol('DATABASE_TARGET');
 
@@ -25,6 +26,7 @@ function databaseSettings(config: Config): DatabaseSettings {
     DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
     DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
     DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
+    DB_PREPARED_STATEMENTS: config.get('DB_PREPARED_STATEMENTS', { infer: true }),
   };
 }
 
@@ -39,6 +41,7 @@ function databaseSettings(config: Config): DatabaseSettings {
         return resolveDatabaseUrl(
           {
             DATABASE_URL: config.get('DATABASE_URL', { infer: true }),
+            DATABASE_DIRECT_URL: config.get('DATABASE_DIRECT_URL', { infer: true }),
             EMBEDDED_DB_DIR: config.get('EMBEDDED_DB_DIR', { infer: true }),
             EMBEDDED_DB_PORT: config.get('EMBEDDED_DB_PORT', { infer: true }),
           },
@@ -78,6 +81,8 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
         cause: check.error,
       });
     }
+    if (!this.config.get('DB_PREPARED_STATEMENTS', { infer: true }))
+      await this.checkPooledStatementTimeout(where);
     // Only the zero-setup development database migrates itself; in production a
     // one-shot `npm run migration:up` job does it, so replicas never race on DDL.
     const migrate =
@@ -85,7 +90,9 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     if (migrate) {
       // On connections of their own, without the requests' statement timeout
       // (see buildOrmOptions), then closed.
-      const options = buildOrmOptions(this.target.url, databaseSettings(this.config), { migrating: true });
+      const options = buildOrmOptions(this.target.directUrl, databaseSettings(this.config), {
+        migrating: true,
+      });
       const migrator = await PostgreSqlMikroORM.init(options);
       try {
         const applied = await migrator.migrator.up();
@@ -110,6 +117,28 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
         `${pending.length} migration(s) pending: readiness stays 503 until npm run migration:up`,
       );
     }
+  }
+
+  /**
+   * Behind a pooler the statement timeout cannot be sent at connect (see
+   * buildOrmOptions): it must be the role's or database's own setting, and the
+   * 503-instead-of-a-hang behaviour depends on it, so the service does not start
+   * without it. Read through DATABASE_URL, as every request's statements run.
+   */
+  private async checkPooledStatementTimeout(where: string): Promise<void> {
+    const expected = this.config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true });
+    const rows = (await this.orm.em
+      .getConnection()
+      .execute(
+        `select (extract(epoch from current_setting('statement_timeout')::interval) * 1000)::int as ms`,
+      )) as { ms: number }[];
+    const actual = rows[0].ms;
+    if (actual === expected) return;
+    throw new DatabaseConnectionError(
+      `statement_timeout through DATABASE_URL (${where}) is ${actual} ms, not DB_STATEMENT_TIMEOUT_MS=${expected}: ` +
+        `with DB_PREPARED_STATEMENTS=false it cannot be set per connection; give the database role the setting ` +
+        `(ALTER ROLE <user> SET statement_timeout = ${expected}) or set DB_STATEMENT_TIMEOUT_MS to match`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -138,7 +167,16 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     }),
     DatabaseTargetModule,
   ],
-  providers: [DatabaseLifecycle],
-  exports: [DatabaseLifecycle, DatabaseTargetModule],
+  providers: [
+    DatabaseLifecycle,
+    {
+      // One runner for every repository, so they share the pool and its settings.
+      provide: SqlRunner,
+      inject: [EntityManager, ConfigService],
+      useFactory: (em: EntityManager, config: Config) =>
+        new SqlRunner(em, { namedStatements: config.get('DB_PREPARED_STATEMENTS', { infer: true }) }),
+    },
+  ],
+  exports: [DatabaseLifecycle, DatabaseTargetModule, SqlRunner],
 })
 export class DatabaseModule {}

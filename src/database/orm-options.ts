@@ -10,7 +10,11 @@ import type { DatabaseEnvironment } from '../config/environment.js';
 
 export type DatabaseSettings = Pick<
   DatabaseEnvironment,
-  'DB_POOL_MAX' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_IDLE_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'
+  | 'DB_POOL_MAX'
+  | 'DB_CONNECT_TIMEOUT_MS'
+  | 'DB_IDLE_TIMEOUT_MS'
+  | 'DB_STATEMENT_TIMEOUT_MS'
+  | 'DB_PREPARED_STATEMENTS'
 >;
 
 /** How long a migration's DDL may wait for a lock before it gives up (and can simply be run again). */
@@ -24,6 +28,12 @@ const MIGRATION_LOCK_TIMEOUT_MS = 5_000;
  * timeout (building an index on a million tasks takes longer than any request
  * may), but a lock timeout, so DDL that waits behind a long transaction gives
  * up instead of queueing every writer behind it.
+ *
+ * Behind a transaction pooler (DB_PREPARED_STATEMENTS=false) no setting is sent
+ * at connect: PgBouncer 1.18 refuses start-up parameters it does not track, and
+ * a session setting would not follow the transactions onto other server
+ * connections anyway. The statement timeout is then the role's own setting
+ * (the README's setup), which DatabaseLifecycle checks at start-up.
  */
 export function buildOrmOptions(
   clientUrl: string,
@@ -42,8 +52,11 @@ export function buildOrmOptions(
     pool: { min: 0, max: settings.DB_POOL_MAX, idleTimeoutMillis: settings.DB_IDLE_TIMEOUT_MS },
     driverOptions: {
       connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
-      statement_timeout: migrating ? 0 : settings.DB_STATEMENT_TIMEOUT_MS,
-      ...(migrating ? { lock_timeout: MIGRATION_LOCK_TIMEOUT_MS } : {}),
+      ...(migrating
+        ? { statement_timeout: 0, lock_timeout: MIGRATION_LOCK_TIMEOUT_MS }
+        : settings.DB_PREPARED_STATEMENTS
+          ? { statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS }
+          : {}),
       application_name: 'tasks-service',
     },
     migrations: {

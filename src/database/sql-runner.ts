@@ -13,6 +13,16 @@ export interface Transaction {
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
+export interface SqlRunnerOptions {
+  /**
+   * Named prepared statements (DB_PREPARED_STATEMENTS). Off behind a
+   * transaction pooler that does not track them (PgBouncer before 1.21), where
+   * a name prepared on one server connection is missing on the next: every
+   * statement then runs unnamed, parsed and planned on each call.
+   */
+  namedStatements: boolean;
+}
+
 /**
  * Runs the repositories' statements on the pg pool behind MikroORM's
  * connection, as named prepared statements, and translates driver errors once.
@@ -24,13 +34,16 @@ const MAX_ATTEMPTS = 5;
 export class SqlRunner {
   private pool?: Pool;
 
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly em: EntityManager,
+    private readonly options: SqlRunnerOptions = { namedStatements: true },
+  ) {}
 
   /** One statement, on its own (autocommit). */
   async run<R>(statement: Statement): Promise<R[]> {
     try {
       const pool = (this.pool ??= await this.nativePool());
-      return await query<R>(pool, statement);
+      return await this.query<R>(pool, statement);
     } catch (error) {
       throw translateDriverError(error);
     }
@@ -50,7 +63,7 @@ export class SqlRunner {
         client = await pool.connect();
         await client.query('begin');
         const connection = client;
-        const result = await work({ run: (statement) => query(connection, statement) });
+        const result = await work({ run: (statement) => this.query(connection, statement) });
         await client.query('commit');
         return result;
       } catch (error) {
@@ -62,6 +75,12 @@ export class SqlRunner {
         client?.release();
       }
     }
+  }
+
+  private async query<R>(on: Pool | PoolClient, { text, values, prepared = true }: Statement): Promise<R[]> {
+    const name = prepared && this.options.namedStatements ? statementName(text) : undefined;
+    const result = await on.query({ name, text, values });
+    return result.rows as R[];
   }
 
   /**
@@ -76,9 +95,4 @@ export class SqlRunner {
     await connection.checkConnection();
     return pool;
   }
-}
-
-async function query<R>(on: Pool | PoolClient, { text, values, prepared = true }: Statement): Promise<R[]> {
-  const result = await on.query({ name: prepared ? statementName(text) : undefined, text, values });
-  return result.rows as R[];
 }

@@ -45,11 +45,12 @@ function acceptedVersions(ifMatch?: IfMatch): number[] | null {
  */
 @Injectable()
 export class ListsRepository {
-  private readonly sql: SqlRunner;
   private readonly statements: ReturnType<typeof buildStatements>;
 
-  constructor(em: EntityManager) {
-    this.sql = new SqlRunner(em);
+  constructor(
+    em: EntityManager,
+    private readonly sql: SqlRunner,
+  ) {
     this.statements = buildStatements(
       new EntityTable(em.getMetadata(), List),
       new EntityTable(em.getMetadata(), Owner),

@@ -10,7 +10,9 @@ type Listener = (event: 'change' | 'down') => void;
 
 /**
  * The one LISTEN connection of this instance (not one per client), on a
- * connection of its own outside the request pool. Writers notify with the
+ * connection of its own outside the request pool, to DATABASE_DIRECT_URL (a
+ * transaction pooler accepts a LISTEN and then loses its notifications, since
+ * the next transaction may take that server connection). Writers notify with the
  * owner id only, at their commit (the triggers call pg_notify, which
  * PostgreSQL delivers on commit and folds within a transaction); the streams
  * of that owner on this instance are told to read their changes from the
@@ -60,7 +62,7 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.target.url });
+    const client = new pg.Client({ connectionString: this.target.directUrl });
     client.on('notification', (message) => {
       if (message.payload)
         for (const listener of this.listeners.get(message.payload) ?? []) listener('change');

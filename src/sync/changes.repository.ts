@@ -29,11 +29,12 @@ type PageParam = 'owner' | 'since' | 'limit';
  */
 @Injectable()
 export class ChangesRepository {
-  private readonly sql: SqlRunner;
   private readonly statements: ReturnType<typeof buildStatements>;
 
-  constructor(em: EntityManager) {
-    this.sql = new SqlRunner(em);
+  constructor(
+    em: EntityManager,
+    private readonly sql: SqlRunner,
+  ) {
     const metadata = em.getMetadata();
     this.statements = buildStatements(
       new EntityTable(metadata, Task),

@@ -161,7 +161,6 @@ type ListParam =
  */
 @Injectable()
 export class TasksRepository {
-  private readonly sql: SqlRunner;
   private readonly t: EntityTable<Task>;
   private readonly statements: ReturnType<typeof buildStatements>;
   private readonly listTexts = new Map<
@@ -169,9 +168,11 @@ export class TasksRepository {
     { text: string; params: Placeholders<ListParam>; prepared: boolean }
   >();
 
-  constructor(em: EntityManager) {
+  constructor(
+    em: EntityManager,
+    private readonly sql: SqlRunner,
+  ) {
     const metadata = em.getMetadata();
-    this.sql = new SqlRunner(em);
     this.t = new EntityTable(metadata, Task);
     this.statements = buildStatements(
       this.t,

@@ -2,7 +2,7 @@ import { SignJWT } from 'jose';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type pg from 'pg';
 import { bootApp, TEST_JWT_SECRET } from './boot-app';
-import { createTestDatabase, sqlClient, type TestDatabase } from './test-database';
+import { appDatabaseEnv, createTestDatabase, sqlClient, type TestDatabase } from './test-database';
 
 export interface HttpFixture {
   app: NestFastifyApplication;
@@ -21,7 +21,7 @@ export async function startHttpApp(env: Record<string, string | undefined> = {})
   const app = await bootApp({
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
-    DATABASE_URL: db.url,
+    ...appDatabaseEnv(db),
     JWT_SECRET: TEST_JWT_SECRET,
     BETTER_AUTH_SECRET: undefined,
     JWT_JWKS_URL: undefined,

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM, type EntityManager } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import { DatabaseEnvironment, validateEnvironment } from '../../src/config/environment';
 import { buildOrmOptions, type DatabaseSettings } from '../../src/database/orm-options';
+import { SqlRunner } from '../../src/database/sql-runner';
 
 /** Every database a run creates starts with this, so teardown drops exactly those and nothing else. */
 export const TEST_DATABASE_PREFIX = 'tasks_test_';
@@ -37,6 +38,24 @@ function runContext(): { serverUrl: string; runId: string; template: string } {
   return { serverUrl, runId, template };
 }
 
+/**
+ * Set by CI's PgBouncer step (postgres://USER@HOST:6432): the apps of the HTTP
+ * tests then reach their databases through that transaction pooler, as a
+ * Neon or Supabase pooled endpoint would be used, with their direct URL for
+ * the change stream's LISTEN and migrations.
+ */
+const poolerUrl = process.env.TEST_POOLER_URL;
+
+/** The database variables an app under test gets for `db`: direct, or through TEST_POOLER_URL. */
+export function appDatabaseEnv(db: TestDatabase): Record<string, string> {
+  if (!poolerUrl) return { DATABASE_URL: db.url };
+  return {
+    DATABASE_URL: withDatabase(poolerUrl, db.name),
+    DATABASE_DIRECT_URL: db.url,
+    DB_PREPARED_STATEMENTS: 'false',
+  };
+}
+
 export interface TestDatabase {
   name: string;
   url: string;
@@ -61,6 +80,14 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  if (poolerUrl) {
+    // Through a pooler the statement timeout cannot be a connection parameter: it
+    // is the database's own setting, as the README's setup makes it the role's.
+    await adminQuery(
+      serverUrl,
+      `alter database "${name}" set statement_timeout = ${testSettings.DB_STATEMENT_TIMEOUT_MS}`,
+    );
+  }
   return {
     name,
     url: withDatabase(serverUrl, name),
@@ -76,7 +103,9 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await adminQuery(serverUrl, `drop database if exists "${name}"${attempt >= 40 ? ' with (force)' : ''}`);
+      // The pooler keeps its server connections open after the test's pool closed.
+      const force = attempt >= 40 || poolerUrl !== undefined;
+      await adminQuery(serverUrl, `drop database if exists "${name}"${force ? ' with (force)' : ''}`);
       return;
     } catch (error) {
       if ((error as { code?: string }).code !== '55006' || attempt >= 40) throw error;
@@ -124,4 +153,12 @@ export function useTestDatabase(options: { empty?: boolean } = {}): DatabaseFixt
     await fixture.db?.drop();
   });
   return fixture;
+}
+
+/** A repository as the app wires it, on its own runner with named statements (the default). */
+export function repository<R>(
+  Repository: new (em: EntityManager, sql: SqlRunner) => R,
+  em: EntityManager,
+): R {
+  return new Repository(em, new SqlRunner(em));
 }
