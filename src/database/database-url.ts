@@ -9,6 +9,8 @@ export interface DatabaseTarget {
    * (DATABASE_DIRECT_URL, else the same as url): the change stream's LISTEN and migrations.
    */
   directUrl: string;
+  /** Whether url is a pooler's (DATABASE_DIRECT_URL was given): nothing session-bound may go through it. */
+  pooled: boolean;
   /** Set when the development default started (or reused) an embedded PostgreSQL. */
   embedded?: EmbeddedPostgres;
 }
@@ -27,15 +29,17 @@ export async function resolveDatabaseUrl(
   >,
   log?: (line: string) => void,
 ): Promise<DatabaseTarget> {
-  if (env.DATABASE_URL)
-    return { url: env.DATABASE_URL, directUrl: env.DATABASE_DIRECT_URL ?? env.DATABASE_URL };
+  if (env.DATABASE_URL) {
+    const directUrl = env.DATABASE_DIRECT_URL ?? env.DATABASE_URL;
+    return { url: env.DATABASE_URL, directUrl, pooled: directUrl !== env.DATABASE_URL };
+  }
   const embedded = await startEmbeddedPostgres({
     dataDir: env.EMBEDDED_DB_DIR,
     port: env.EMBEDDED_DB_PORT,
     database: EMBEDDED_DATABASE_NAME,
     log,
   });
-  return { url: embedded.url, directUrl: embedded.url, embedded };
+  return { url: embedded.url, directUrl: embedded.url, pooled: false, embedded };
 }
 
 /** host:port/database of a connection URL: what logs and errors may show (never the password). */

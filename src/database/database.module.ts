@@ -26,7 +26,6 @@ function databaseSettings(config: Config): DatabaseSettings {
     DB_CONNECT_TIMEOUT_MS: config.get('DB_CONNECT_TIMEOUT_MS', { infer: true }),
     DB_IDLE_TIMEOUT_MS: config.get('DB_IDLE_TIMEOUT_MS', { infer: true }),
     DB_STATEMENT_TIMEOUT_MS: config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true }),
-    DB_PREPARED_STATEMENTS: config.get('DB_PREPARED_STATEMENTS', { infer: true }),
   };
 }
 
@@ -136,7 +135,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
     if (actual === expected) return;
     throw new DatabaseConnectionError(
       `statement_timeout through DATABASE_URL (${where}) is ${actual} ms, not DB_STATEMENT_TIMEOUT_MS=${expected}: ` +
-        `with DB_PREPARED_STATEMENTS=false it cannot be set per connection; give the database role the setting ` +
+        `behind a pooler (DATABASE_DIRECT_URL set) it cannot be set per connection; give the database role the setting ` +
         `(ALTER ROLE <user> SET statement_timeout = ${expected}) or set DB_STATEMENT_TIMEOUT_MS to match`,
     );
   }
@@ -156,7 +155,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       imports: [DatabaseTargetModule],
       inject: [ConfigService, DATABASE_TARGET],
       useFactory: (config: Config, target: DatabaseTarget) => ({
-        ...buildOrmOptions(target.url, databaseSettings(config)),
+        ...buildOrmOptions(target.url, databaseSettings(config), { pooled: target.pooled }),
         // No per-request fork of the EntityManager: TasksRepository only runs
         // statements on the connection's pg pool, which never touches an identity map, so
         // a fork per request would be pure cost (it showed in the benchmark's

@@ -10,11 +10,7 @@ import type { DatabaseEnvironment } from '../config/environment.js';
 
 export type DatabaseSettings = Pick<
   DatabaseEnvironment,
-  | 'DB_POOL_MAX'
-  | 'DB_CONNECT_TIMEOUT_MS'
-  | 'DB_IDLE_TIMEOUT_MS'
-  | 'DB_STATEMENT_TIMEOUT_MS'
-  | 'DB_PREPARED_STATEMENTS'
+  'DB_POOL_MAX' | 'DB_CONNECT_TIMEOUT_MS' | 'DB_IDLE_TIMEOUT_MS' | 'DB_STATEMENT_TIMEOUT_MS'
 >;
 
 /** How long a migration's DDL may wait for a lock before it gives up (and can simply be run again). */
@@ -29,16 +25,17 @@ const MIGRATION_LOCK_TIMEOUT_MS = 5_000;
  * may), but a lock timeout, so DDL that waits behind a long transaction gives
  * up instead of queueing every writer behind it.
  *
- * Behind a transaction pooler (DB_PREPARED_STATEMENTS=false) no setting is sent
- * at connect: PgBouncer 1.18 refuses start-up parameters it does not track, and
- * a session setting would not follow the transactions onto other server
- * connections anyway. The statement timeout is then the role's own setting
- * (the README's setup), which DatabaseLifecycle checks at start-up.
+ * `pooled` is for DATABASE_URL behind a transaction pooler (DATABASE_DIRECT_URL
+ * set): no setting is sent at connect, since PgBouncer refuses start-up
+ * parameters it does not track, and a session setting would not follow the
+ * transactions onto other server connections anyway. The statement timeout is
+ * then the role's own setting (the README's setup), which DatabaseLifecycle
+ * checks at start-up.
  */
 export function buildOrmOptions(
   clientUrl: string,
   settings: DatabaseSettings,
-  { migrating = false }: { migrating?: boolean } = {},
+  { migrating = false, pooled = false }: { migrating?: boolean; pooled?: boolean } = {},
 ): Options {
   return defineConfig({
     clientUrl,
@@ -54,9 +51,9 @@ export function buildOrmOptions(
       connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
       ...(migrating
         ? { statement_timeout: 0, lock_timeout: MIGRATION_LOCK_TIMEOUT_MS }
-        : settings.DB_PREPARED_STATEMENTS
-          ? { statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS }
-          : {}),
+        : pooled
+          ? {}
+          : { statement_timeout: settings.DB_STATEMENT_TIMEOUT_MS }),
       application_name: 'tasks-service',
     },
     migrations: {

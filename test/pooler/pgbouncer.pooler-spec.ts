@@ -89,13 +89,13 @@ describe('through PgBouncer in transaction mode', () => {
       bootApp({ ...PROD, ...appDatabaseEnv(db), DB_STATEMENT_TIMEOUT_MS: '5000' }),
     ).rejects.toThrow(
       `statement_timeout through DATABASE_URL (${pooled.hostname}:${pooled.port}/${db.name}) is ${TIMEOUT_MS} ms, ` +
-        'not DB_STATEMENT_TIMEOUT_MS=5000: with DB_PREPARED_STATEMENTS=false it cannot be set per connection; ' +
+        'not DB_STATEMENT_TIMEOUT_MS=5000: behind a pooler (DATABASE_DIRECT_URL set) it cannot be set per connection; ' +
         'give the database role the setting (ALTER ROLE <user> SET statement_timeout = 5000) ' +
         'or set DB_STATEMENT_TIMEOUT_MS to match',
     );
   });
 
-  it('does not start with DB_PREPARED_STATEMENTS=true, whose connections send the timeout at start-up', async () => {
+  it('does not start when it is not told DATABASE_URL is a pooler, since it then sends the timeout at connect', async () => {
     await expect(
       bootApp({
         ...PROD,
