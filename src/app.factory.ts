@@ -13,6 +13,7 @@ import { AppModule } from './app.module.js';
 import type { AuthenticatedRequest } from './auth/current-user.decorator.js';
 import type { EnvironmentVariables } from './config/environment.js';
 import { problemDocument, sendProblem } from './common/problem-details.filter.js';
+import { lingerAfterRefusedBody } from './common/lingering-close.js';
 import { requestIdFrom } from './common/request-id.js';
 import { ValidationError } from './database/data-layer.errors.js';
 import { ShutdownState } from './health/shutdown-state.js';
@@ -134,6 +135,8 @@ function configureHttp(
     if (shutdown.isDraining) void reply.header('connection', 'close');
     done(null, payload);
   });
+  // Turns a 413's payload into a stream: onSend hooks that read payloads belong above it.
+  lingerAfterRefusedBody(fastify, BODY_LIMIT_BYTES);
 
   // One line per request, when it is answered: method, route pattern, path (no
   // query: it may hold the user's search text), status, duration, request id and
