@@ -34,7 +34,7 @@ fi
 
 count() { # requests port -> instructions
   local out="$work/callgrind.$1"
-  NODE_ENV=production HOST=127.0.0.1 PORT=$2 JWT_SECRET=$secret DB_MIGRATE_ON_START=false SHUTDOWN_DELAY_MS=0 \
+  NODE_ENV=production HOST=127.0.0.1 PORT=$2 METRICS_PORT=$(($2 + 1)) JWT_SECRET=$secret DB_MIGRATE_ON_START=false SHUTDOWN_DELAY_MS=0 \
     valgrind --tool=callgrind --smc-check=all-non-file --callgrind-out-file="$out" \
     "$node" "${script[@]}" >/dev/null 2>"$work/valgrind.$1" &
   local pid=$!

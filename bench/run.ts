@@ -190,6 +190,8 @@ async function startServer(
             DB_MIGRATE_ON_START: String(migrate),
             // No load balancer to warn before the bench stops it.
             SHUTDOWN_DELAY_MS: '0',
+            // Metrics on, as in production, on a port of the run's own.
+            METRICS_PORT: String(await freePort()),
             ...(args.pooler ? pooled(databaseUrl, args.pooler) : {}),
           },
         ]

@@ -69,6 +69,8 @@ async function startService(databaseUrl: string): Promise<{ url: string; child: 
       LOG_LEVEL: 'warn',
       MAX_TASKS_PER_USER: '10000000',
       SHUTDOWN_DELAY_MS: '0',
+      // Metrics on, as in production, on a port of the run's own.
+      METRICS_PORT: String(await freePort()),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -17,6 +17,7 @@ import { lingerAfterRefusedBody } from './common/lingering-close.js';
 import { requestIdFrom } from './common/request-id.js';
 import { ValidationError } from './database/data-layer.errors.js';
 import { ShutdownState } from './health/shutdown-state.js';
+import { MetricsService } from './metrics/metrics.service.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 // Above Fastify's keep-alive timeout (72 s), itself above the usual 60 s idle
@@ -114,6 +115,7 @@ export async function createApp(): Promise<NestFastifyApplication> {
     await app.resolve(PinoLogger),
     app.get(ShutdownState),
   );
+  app.get(MetricsService).instrument(app.getHttpAdapter().getInstance());
   setUpOpenApi(app);
   return app;
 }

@@ -13,6 +13,7 @@ import type { EnvironmentVariables } from './config/environment.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ListsModule } from './lists/lists.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 
@@ -56,6 +57,7 @@ import { TasksModule } from './tasks/tasks.module.js';
     ListsModule,
     SyncModule,
     HealthModule,
+    MetricsModule,
   ],
   providers: [
     RouteTable,

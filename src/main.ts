@@ -9,6 +9,7 @@ async function bootstrap(): Promise<void> {
   const { createApp } = await import('./app.factory.js');
   const { DatabaseLifecycle } = await import('./database/database.module.js');
   const { ShutdownState } = await import('./health/shutdown-state.js');
+  const { MetricsService } = await import('./metrics/metrics.service.js');
   const app = await createApp();
   const logger = new Logger('Bootstrap');
 
@@ -61,6 +62,8 @@ async function bootstrap(): Promise<void> {
   // is reported once, below, as the one start-up line.
   const fastify: FastifyInstance = app.getHttpAdapter().getInstance();
   await fastify.listen({ port: env.PORT, host: env.HOST });
+  // /metrics on METRICS_PORT, never on the API's port; app.close() stops it, after the API.
+  await app.get(MetricsService).listen();
   logger.log(
     `ready on http://${env.HOST}:${env.PORT} (NODE_ENV=${env.NODE_ENV}); ${app.get(DatabaseLifecycle).summary}`,
   );

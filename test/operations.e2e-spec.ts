@@ -222,6 +222,8 @@ describe('the running service', () => {
       HOST: '127.0.0.1',
       PORT: String(port),
       SHUTDOWN_DELAY_MS: '0',
+      // Several services of the tests run at once: none may take the default metrics port.
+      METRICS_PORT: '0',
       ...env,
     });
 

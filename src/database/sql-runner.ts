@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Pool, PoolClient } from 'pg';
+import { statementDurationHistogram } from '../metrics/instruments.js';
 import type { Statement } from './entity-table.js';
 import { statementName } from './statement-names.js';
 import { translateDriverError } from './translate-driver-error.js';
@@ -33,6 +34,8 @@ export interface SqlRunnerOptions {
  */
 export class SqlRunner {
   private pool?: Pool;
+  /** Every statement's duration, for /metrics (src/metrics). */
+  readonly statementDuration = statementDurationHistogram();
 
   constructor(
     private readonly em: EntityManager,
@@ -79,8 +82,24 @@ export class SqlRunner {
 
   private async query<R>(on: Pool | PoolClient, { text, values, prepared = true }: Statement): Promise<R[]> {
     const name = prepared && this.options.namedStatements ? statementName(text) : undefined;
-    const result = await on.query({ name, text, values });
-    return result.rows as R[];
+    const end = this.statementDuration.startTimer();
+    try {
+      const result = await on.query({ name, text, values });
+      return result.rows as R[];
+    } finally {
+      end();
+    }
+  }
+
+  /** The pool's connections now, for /metrics: open, idle, the most it opens, and requests waiting for one. */
+  async poolStats(): Promise<{ total: number; idle: number; max: number; waiting: number }> {
+    const pool = (this.pool ??= await this.nativePool());
+    return {
+      total: pool.totalCount,
+      idle: pool.idleCount,
+      max: pool.options.max,
+      waiting: pool.waitingCount,
+    };
   }
 
   /**

@@ -3,6 +3,7 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { ConfigService } from '@nestjs/config';
 import type { EnvironmentVariables } from '../config/environment.js';
 import { StreamsUnavailableError, TooManyStreamsError } from '../database/data-layer.errors.js';
+import { changeDeliveryHistogram } from '../metrics/instruments.js';
 import { ChangeListener } from './change-listener.js';
 import { ChangesService, toChange } from './changes.service.js';
 import type { SyncPosition } from './sync-token-codec.js';
@@ -42,6 +43,8 @@ export class ChangeStreams implements BeforeApplicationShutdown {
   private readonly perUser = new Map<string, number>();
   private readonly open = new Set<() => void>();
   private total = 0;
+  /** How long live changes take from their notification to their stream, for /metrics (src/metrics). */
+  readonly deliveryDelay = changeDeliveryHistogram();
 
   constructor(
     private readonly changes: ChangesService,
@@ -102,6 +105,8 @@ export class ChangeStreams implements BeforeApplicationShutdown {
     let reading = false;
     let again = false;
     let ended = false;
+    // When the oldest notification not yet followed by a read arrived (performance.now()).
+    let notifiedAt: number | undefined;
 
     const end = (why?: string) => {
       if (ended) return;
@@ -126,6 +131,8 @@ export class ChangeStreams implements BeforeApplicationShutdown {
       try {
         do {
           again = false;
+          const notified = notifiedAt;
+          notifiedAt = undefined;
           for (let more = true; more && !ended;) {
             const read = await this.changes.read(ownerId, position, PAGE);
             if (ended) return;
@@ -135,6 +142,10 @@ export class ChangeStreams implements BeforeApplicationShutdown {
               chunk += `event: change\nid: ${this.changes.token(ownerId, at)}\ndata: ${JSON.stringify(toChange(row))}\n\n`;
             }
             if (chunk) out.write(chunk);
+            if (notified !== undefined) {
+              const seconds = (performance.now() - notified) / 1000;
+              for (let i = 0; i < read.rows.length; i++) this.deliveryDelay.observe(seconds);
+            }
             position = read.next;
             more = read.hasMore;
             if (out.writableLength > STREAM_BUFFER_BYTES) return end('the client is not reading');
@@ -148,9 +159,11 @@ export class ChangeStreams implements BeforeApplicationShutdown {
       }
     };
 
-    const unsubscribe = this.listener.subscribe(ownerId, (event) =>
-      event === 'down' ? end('the database connection was lost') : void pump(),
-    );
+    const unsubscribe = this.listener.subscribe(ownerId, (event) => {
+      if (event === 'down') return end('the database connection was lost');
+      notifiedAt ??= performance.now();
+      void pump();
+    });
     const ping = setInterval(() => {
       out.write(': ping\n\n');
       if (out.writableLength > STREAM_BUFFER_BYTES) end('the client is not reading');
