@@ -51,7 +51,7 @@ describe('through PgBouncer in transaction mode', () => {
       payload: { title: 'before' },
     });
     expect(created.statusCode).toBe(201);
-    const id = (created.json() as { id: string }).id;
+    const id = created.json<{ id: string }>().id;
 
     // A session of its own, straight to PostgreSQL, holds the task's row.
     const holder = sqlClient(db.url);
