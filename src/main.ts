@@ -4,6 +4,14 @@ import { EnvironmentVariables, validateEnvironmentOrExit } from './config/enviro
 
 async function bootstrap(): Promise<void> {
   const env = validateEnvironmentOrExit(EnvironmentVariables);
+  // Started before the application is imported, so that http, pg and pino are
+  // instrumented when first loaded; without an endpoint no part of OpenTelemetry is loaded.
+  const tracing = env.OTEL_EXPORTER_OTLP_ENDPOINT
+    ? (await import('./telemetry/tracing.js')).startTracing({
+        endpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT,
+        serviceName: env.OTEL_SERVICE_NAME,
+      })
+    : undefined;
   // Imported only once the environment is known to be valid: the module graph
   // validates it again while it is built, and would report it less clearly.
   const { createApp } = await import('./app.factory.js');
@@ -43,16 +51,20 @@ async function bootstrap(): Promise<void> {
       }, 2000).unref();
     }, env.SHUTDOWN_GRACE_MS);
     deadline.unref();
-    app.close().then(
-      () => {
-        logger.log('stopped');
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
+    app
+      .close()
+      // The spans of the last requests, sent before the process exits (within a second).
+      .then(() => tracing?.stop())
+      .then(
+        () => {
+          logger.log('stopped');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

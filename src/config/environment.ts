@@ -211,6 +211,20 @@ export class EnvironmentVariables extends DatabaseEnvironment {
   @IntegerIn(0, 65_535)
   METRICS_PORT = 9464;
 
+  // OpenTelemetry traces go to this OTLP collector (its base URL, e.g. http://otel-collector:4318);
+  // unset, tracing is off and no part of the SDK is loaded. The SDK's other OTEL_* variables apply.
+  @IsOptional()
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: 'OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL' },
+  )
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  // The traces' service.name; tasks-service when unset.
+  @IsOptional()
+  @MinLength(1, { message: 'OTEL_SERVICE_NAME must not be empty' })
+  OTEL_SERVICE_NAME?: string;
+
   /** Rules that span variables, checked after each variable is valid on its own. */
   static override crossCheck(env: EnvironmentVariables): string[] {
     const problems = DatabaseEnvironment.crossCheck(env);
