@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { TEST_JWT_SECRET } from './helpers/boot-app';
+import { killBuiltServices, productionEnv, startBuiltService } from './helpers/built-service';
 import { tokenFor } from './helpers/http';
-import { appDatabaseEnv, createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
-import { freePort } from './helpers/test-server';
+import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 
 /**
  * Crash safety: the built service is SIGKILLed in the middle of a concurrent
@@ -67,36 +65,9 @@ const ROUND = [
   'patchNewest',
 ] as const;
 
-/** The built service (run `npm run build` first) as a process of its own. */
-function startService(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [join(__dirname, '../dist/src/main.js')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  return { child, output: () => out };
-}
-
-async function waitReady(base: string, service: { child: ChildProcess; output: () => string }) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (service.child.exitCode !== null) throw new Error(`exited before ready:\n${service.output()}`);
-    const status = await fetch(`${base}/health/ready`).then(
-      (r) => r.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`not ready in 15 s:\n${service.output()}`);
-}
-
 describe('a SIGKILL in the middle of a write load', () => {
   let db: TestDatabase;
   let sql: pg.Pool;
-  const children: ChildProcess[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -104,33 +75,16 @@ describe('a SIGKILL in the middle of a write load', () => {
   });
 
   afterAll(async () => {
-    // Gone before the database is dropped, which waits for their connections to end.
-    await Promise.all(
-      children
-        .filter((child) => child.exitCode === null && child.signalCode === null)
-        .map((child) => new Promise((r) => child.once('exit', r).kill('SIGKILL'))),
-    );
+    await killBuiltServices();
     await sql?.end();
     await db?.drop();
   });
 
   it('loses no acknowledged write and keeps no refused one', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const env = {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'silent',
-      ...appDatabaseEnv(db),
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      METRICS_PORT: '0',
-      SHUTDOWN_DELAY_MS: '0',
-      MAX_TASKS_PER_USER: String(MAX_TASKS),
-    };
-    const first = startService(env);
-    children.push(first.child);
-    await waitReady(base, first);
+    const env = await productionEnv(db, { MAX_TASKS_PER_USER: String(MAX_TASKS) });
+    const first = startBuiltService(env);
+    const { base } = first;
+    await first.ready();
 
     const users = Array.from({ length: WORKERS }, (_, w) => `crash_user_${w}`);
     const tokens = await Promise.all(users.map((user) => tokenFor(user, TEST_JWT_SECRET, '10m')));
@@ -249,9 +203,8 @@ describe('a SIGKILL in the middle of a write load', () => {
       'stale 412',
     ]);
 
-    const second = startService(env);
-    children.push(second.child);
-    await waitReady(base, second);
+    // The same environment, so the same port: clients find it where they left it.
+    await startBuiltService(env).ready();
 
     const rows = (
       await sql.query<{ id: string; user_id: string } & Exclude<State, null>>(

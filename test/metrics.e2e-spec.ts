@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { get as httpGet, type ClientRequest } from 'node:http';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
+import { productionEnv, startBuiltService, useServiceDatabase } from './helpers/built-service';
 import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
 import { expectProblem, TRANSPORT_PROBLEM } from './helpers/http-assert';
-import { appDatabaseEnv, createTestDatabase, type TestDatabase } from './helpers/test-database';
+import { appDatabaseEnv } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
 
 /**
@@ -312,54 +311,12 @@ describe('metrics of a running app', () => {
 
 /** The built service (npm test builds it first), started and stopped as in production. */
 describe('metrics of the built service', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(() => db?.drop());
-
-  async function runService(env: Record<string, string>) {
-    const port = await freePort();
-    const child = spawn(process.execPath, [join(__dirname, '../dist/src/main.js')], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'production',
-        ...appDatabaseEnv(db),
-        JWT_SECRET: TEST_JWT_SECRET,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        SHUTDOWN_DELAY_MS: '0',
-        ...env,
-      },
-    });
-    let out = '';
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`not ready in 15 s:\n${out}`)), 15_000);
-      void exited.then(() => clearTimeout(timer));
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (out.includes('"msg":"ready on')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      void exited.then(() => reject(new Error(`exited before ready:\n${out}`)));
-    });
-    const stop = async () => {
-      child.kill('SIGTERM');
-      const code = await exited;
-      if (code !== 0) throw new Error(`exited ${code}:\n${out}`);
-    };
-    return { base: `http://127.0.0.1:${port}`, output: () => out, stop };
-  }
+  const fixture = useServiceDatabase();
 
   it('serves /metrics on METRICS_PORT once ready, and stops it with the service', async () => {
     const metricsPort = await freePort();
-    const service = await runService({ METRICS_PORT: String(metricsPort) });
+    const service = startBuiltService(await productionEnv(fixture.db, { METRICS_PORT: String(metricsPort) }));
+    await service.ready();
     try {
       expect((await fetch(`${service.base}/health/live`)).status).toBe(200);
       const samples = await scrape(metricsPort);
@@ -373,7 +330,8 @@ describe('metrics of the built service', () => {
   });
 
   it('starts no metrics listener with METRICS_PORT=0', async () => {
-    const service = await runService({ METRICS_PORT: '0' });
+    const service = startBuiltService(await productionEnv(fixture.db, { METRICS_PORT: '0' }));
+    await service.ready();
     await service.stop();
     expect(service.output()).not.toContain('metrics on');
   });

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { migrationsList } from '../migrations';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
+import { productionEnv, startBuiltService, useServiceDatabase } from './helpers/built-service';
 import { tokenFor } from './helpers/http';
 import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
@@ -173,208 +173,141 @@ describe('readiness', () => {
   });
 });
 
-/** The built service (npm test builds it first) as a process of its own. */
-function runService(env: Record<string, string>): {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  ready: Promise<void>;
-  exited: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, [join(__dirname, '../dist/src/main.js')], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready in 15 s:\n${out}`)), 15_000);
-    child.stdout.on('data', () => {
-      if (out.includes('"msg":"ready on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.on('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`exited before ready:\n${out}`));
-    });
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  ready.catch(() => undefined);
-  return { child, output: () => out, ready, exited };
-}
-
 describe('the running service', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(() => db?.drop());
-
-  /** The built service in production mode on this describe's database. */
-  const serviceOn = (port: number, env: Record<string, string> = {}) =>
-    runService({
-      NODE_ENV: 'production',
-      DATABASE_URL: db.url,
-      JWT_SECRET: TEST_JWT_SECRET,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      SHUTDOWN_DELAY_MS: '0',
-      // Several services of the tests run at once: none may take the default metrics port.
-      METRICS_PORT: '0',
-      ...env,
-    });
+  const fixture = useServiceDatabase();
 
   it('finishes in-flight requests on SIGTERM, refuses new ones, logs JSON lines and exits 0', async () => {
     const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = serviceOn(port, { SHUTDOWN_GRACE_MS: '5000' });
-    try {
-      await service.ready;
-      const token = await tokenFor('alice');
-      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-      const created = await fetch(`${base}/api/v1/tasks`, {
-        method: 'POST',
-        headers: { ...headers, 'x-request-id': 'create-1' },
-        body: JSON.stringify({ title: 'slow' }),
-      });
-      expect(created.status).toBe(201);
-      const { id } = (await created.json()) as { id: string };
-      const unknown = await fetch(`${base}/api/v1/nope`, { headers: { 'x-request-id': 'nope-1' } });
-      expect(unknown.status).toBe(404);
+    const service = startBuiltService(
+      await productionEnv(fixture.db, { PORT: String(port), SHUTDOWN_GRACE_MS: '5000' }),
+    );
+    const { base } = service;
+    await service.ready();
+    const token = await tokenFor('alice');
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/api/v1/tasks`, {
+      method: 'POST',
+      headers: { ...headers, 'x-request-id': 'create-1' },
+      body: JSON.stringify({ title: 'slow' }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const unknown = await fetch(`${base}/api/v1/nope`, { headers: { 'x-request-id': 'nope-1' } });
+    expect(unknown.status).toBe(404);
 
-      // Make three PATCHes slow: they wait for a row lock held here.
-      const sql = sqlClient(db.url);
-      const locker = await sql.connect();
-      await locker.query('begin');
-      await locker.query('select * from tasks where id = $1 for update', [id]);
-      const inFlight = [1, 2, 3].map((n) =>
-        fetch(`${base}/api/v1/tasks/${id}`, {
-          method: 'PATCH',
-          headers: { ...headers, 'x-request-id': `patch-${n}` },
-          body: JSON.stringify({ title: `patch ${n}` }),
-        }).then((r) => r.status),
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      service.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-
-      // Draining: no new connection is served.
-      const late = await fetch(`${base}/health/ready`).then(
-        (r) => r.status,
-        () => 'refused',
-      );
-      expect(late).not.toBe(200);
-
-      await locker.query('commit');
-      locker.release();
-      await sql.end();
-      expect(await Promise.all(inFlight)).toEqual([200, 200, 200]);
-      const code = await service.exited;
-      // The service's own words make a failure here explainable.
-      if (code !== 0) throw new Error(`exited ${code}:\n${service.output()}`);
-
-      const lines = service
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      const ready = lines.find((l) => String(l.msg).startsWith('ready on'));
-      expect(ready?.msg).toMatch(
-        new RegExp(
-          `^ready on http://127\\.0\\.0\\.1:${port} \\(NODE_ENV=production\\); database PostgreSQL at .+; migrations applied: ${migrationsList.length} \\(latest ${migrationsList.at(-1)!.name}\\)$`,
-        ),
-      );
-      const patch = lines.find((l) => l.requestId === 'patch-2');
-      expect(patch).toMatchObject({
-        context: 'Http',
+    // Make three PATCHes slow: they wait for a row lock held here.
+    const sql = sqlClient(fixture.db.url);
+    const locker = await sql.connect();
+    await locker.query('begin');
+    await locker.query('select * from tasks where id = $1 for update', [id]);
+    const inFlight = [1, 2, 3].map((n) =>
+      fetch(`${base}/api/v1/tasks/${id}`, {
         method: 'PATCH',
-        route: '/api/v1/tasks/:id',
-        path: `/api/v1/tasks/${id}`,
-        status: 200,
-        userId: 'alice',
-      });
-      expect(typeof patch?.durationMs).toBe('number');
-      // Every line written while a request runs is bound to it, by the same id.
-      expect(patch?.req).toEqual({ id: 'patch-2', method: 'PATCH', path: `/api/v1/tasks/${id}` });
-      // So is the line of a request no route matched.
-      expect(lines.find((l) => l.requestId === 'nope-1')).toMatchObject({
-        status: 404,
-        req: { id: 'nope-1', method: 'GET', path: '/api/v1/nope' },
-      });
-      for (const line of lines.filter((l) => l.req !== undefined && l.requestId !== undefined)) {
-        expect((line.req as { id: string }).id).toBe(line.requestId);
-      }
-      expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: readiness 503 for 0 ms'))).toBe(
-        true,
-      );
-      expect(service.output()).not.toContain(token);
-      expect(service.output()).not.toContain(new URL(db.url).password || 'no password in this URL');
-    } finally {
-      service.child.kill('SIGKILL');
+        headers: { ...headers, 'x-request-id': `patch-${n}` },
+        body: JSON.stringify({ title: `patch ${n}` }),
+      }).then((r) => r.status),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    service.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+
+    // Draining: no new connection is served.
+    const late = await fetch(`${base}/health/ready`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect(late).not.toBe(200);
+
+    await locker.query('commit');
+    locker.release();
+    await sql.end();
+    expect(await Promise.all(inFlight)).toEqual([200, 200, 200]);
+    const code = await service.exited;
+    // The service's own words make a failure here explainable.
+    if (code !== 0) throw new Error(`exited ${code}:\n${service.output()}`);
+
+    const lines = service.lines();
+    const ready = lines.find((l) => String(l.msg).startsWith('ready on'));
+    expect(ready?.msg).toMatch(
+      new RegExp(
+        `^ready on http://127\\.0\\.0\\.1:${port} \\(NODE_ENV=production\\); database PostgreSQL at .+; migrations applied: ${migrationsList.length} \\(latest ${migrationsList.at(-1)!.name}\\)$`,
+      ),
+    );
+    const patch = lines.find((l) => l.requestId === 'patch-2');
+    expect(patch).toMatchObject({
+      context: 'Http',
+      method: 'PATCH',
+      route: '/api/v1/tasks/:id',
+      path: `/api/v1/tasks/${id}`,
+      status: 200,
+      userId: 'alice',
+    });
+    expect(typeof patch?.durationMs).toBe('number');
+    // Every line written while a request runs is bound to it, by the same id.
+    expect(patch?.req).toEqual({ id: 'patch-2', method: 'PATCH', path: `/api/v1/tasks/${id}` });
+    // So is the line of a request no route matched.
+    expect(lines.find((l) => l.requestId === 'nope-1')).toMatchObject({
+      status: 404,
+      req: { id: 'nope-1', method: 'GET', path: '/api/v1/nope' },
+    });
+    for (const line of lines.filter((l) => l.req !== undefined && l.requestId !== undefined)) {
+      expect((line.req as { id: string }).id).toBe(line.requestId);
     }
+    expect(lines.some((l) => String(l.msg).startsWith('SIGTERM received: readiness 503 for 0 ms'))).toBe(
+      true,
+    );
+    expect(service.output()).not.toContain(token);
+    expect(service.output()).not.toContain(new URL(fixture.db.url).password || 'no password in this URL');
   }, 30_000);
 
   it('answers readiness 503 for SHUTDOWN_DELAY_MS while still serving, before it refuses connections', async () => {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    const service = serviceOn(port, { SHUTDOWN_DELAY_MS: '1500' });
-    try {
-      await service.ready;
-      const headers = { authorization: `Bearer ${await tokenFor('alice')}` };
-      service.child.kill('SIGTERM');
-      // A load balancer polling readiness: what it sees, in order, until it is refused.
-      const seen: (number | 'refused')[] = [];
-      let servedDuringDelay = 0;
-      for (let polls = 0; polls < 100 && seen.at(-1) !== 'refused'; polls++) {
-        seen.push(
-          await fetch(`${base}/health/ready`).then(
-            (r) => r.status,
-            () => 'refused' as const,
-          ),
-        );
-        if (seen.at(-1) === 503 && servedDuringDelay === 0) {
-          servedDuringDelay = (await fetch(`${base}/api/v1/tasks`, { headers })).status;
-        }
-        await new Promise((r) => setTimeout(r, 50));
+    const service = startBuiltService(await productionEnv(fixture.db, { SHUTDOWN_DELAY_MS: '1500' }));
+    const { base } = service;
+    await service.ready();
+    const headers = { authorization: `Bearer ${await tokenFor('alice')}` };
+    service.child.kill('SIGTERM');
+    // A load balancer polling readiness: what it sees, in order, until it is refused.
+    const seen: (number | 'refused')[] = [];
+    let servedDuringDelay = 0;
+    for (let polls = 0; polls < 100 && seen.at(-1) !== 'refused'; polls++) {
+      seen.push(
+        await fetch(`${base}/health/ready`).then(
+          (r) => r.status,
+          () => 'refused' as const,
+        ),
+      );
+      if (seen.at(-1) === 503 && servedDuringDelay === 0) {
+        servedDuringDelay = (await fetch(`${base}/api/v1/tasks`, { headers })).status;
       }
-      const statuses = seen.filter((s, i) => i === 0 || s !== seen[i - 1]);
-      // Possibly a 200 polled before the signal landed; then 503s for the delay; then refused.
-      expect(statuses.filter((s) => s !== 200)).toEqual([503, 'refused']);
-      expect(seen.filter((s) => s === 503).length).toBeGreaterThan(10);
-      expect(servedDuringDelay).toBe(200);
-      expect(await service.exited).toBe(0);
-    } finally {
-      service.child.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 50));
     }
+    const statuses = seen.filter((s, i) => i === 0 || s !== seen[i - 1]);
+    // Possibly a 200 polled before the signal landed; then 503s for the delay; then refused.
+    expect(statuses.filter((s) => s !== 200)).toEqual([503, 'refused']);
+    expect(seen.filter((s) => s === 503).length).toBeGreaterThan(10);
+    expect(servedDuringDelay).toBe(200);
+    expect(await service.exited).toBe(0);
   }, 30_000);
 
   it('cuts a stalled upload once SHUTDOWN_GRACE_MS is over, and still exits 0', async () => {
     const port = await freePort();
-    const service = serviceOn(port, { SHUTDOWN_GRACE_MS: '500' });
-    try {
-      await service.ready;
-      // A body announced as 100 bytes of which 10 ever arrive.
-      const socket = connect(port, '127.0.0.1');
-      await new Promise((r) => socket.once('connect', r));
-      socket.write(
-        'POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
-      );
-      const closed = new Promise((r) => socket.once('close', r));
-      await new Promise((r) => setTimeout(r, 200));
-      service.child.kill('SIGTERM');
-
-      const code = await service.exited;
-      if (code !== 0) throw new Error(`exited ${code}:\n${service.output()}`);
-      await closed;
-      expect(service.output()).toContain(
-        'requests still open after SHUTDOWN_GRACE_MS=500: closing their connections',
-      );
-    } finally {
-      service.child.kill('SIGKILL');
-    }
+    const service = startBuiltService(
+      await productionEnv(fixture.db, { PORT: String(port), SHUTDOWN_GRACE_MS: '500' }),
+    );
+    await service.ready();
+    // A body announced as 100 bytes of which 10 ever arrive.
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /api/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"title":',
+    );
+    const closed = new Promise((r) => socket.once('close', r));
+    await new Promise((r) => setTimeout(r, 200));
+    await service.stop();
+    await closed;
+    expect(service.output()).toContain(
+      'requests still open after SHUTDOWN_GRACE_MS=500: closing their connections',
+    );
   }, 30_000);
 
   it('exits 1 with one line when its port is taken', async () => {
@@ -382,7 +315,9 @@ describe('the running service', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const { port } = blocker.address() as { port: number };
     try {
-      const service = serviceOn(port, { LOG_LEVEL: 'silent' });
+      const service = startBuiltService(
+        await productionEnv(fixture.db, { PORT: String(port), LOG_LEVEL: 'silent' }),
+      );
       expect(await service.exited).toBe(1);
       expect(service.output()).toBe(
         `Start-up failed: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,

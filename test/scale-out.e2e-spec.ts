@@ -214,37 +214,40 @@ describe('two instances on one database', () => {
     expect(pages.flatMap((p) => p.items.map((t) => t.id))).toEqual(rows.map((r) => r.id));
   });
 
-  it('holds the task quota exactly over both: N+15 concurrent creates give N tasks', async () => {
-    const me = newUser();
-    const send = alternately(me);
+  it.each([
+    {
+      route: TASKS,
+      kind: 'tasks',
+      max: MAX_TASKS,
+      over: 15,
+      body: (i: number) => ({ title: `racer ${i}` }),
+      stored: { tasks: MAX_TASKS, taskCount: MAX_TASKS },
+    },
+    {
+      route: LISTS,
+      kind: 'lists',
+      max: MAX_LISTS,
+      over: 7,
+      body: (i: number) => ({ name: `list ${i}` }),
+      stored: { lists: MAX_LISTS, listCount: MAX_LISTS },
+    },
+  ] as const)(
+    'holds the quota of $kind exactly over both: N+$over concurrent creates give N $kind',
+    async ({ route, kind, max, over, body, stored }) => {
+      const me = newUser();
+      const send = alternately(me);
 
-    const responses = await Promise.all(
-      Array.from({ length: MAX_TASKS + 15 }, (_, i) =>
-        send('POST', TASKS, { body: { title: `racer ${i}` } }),
-      ),
-    );
+      const responses = await Promise.all(
+        Array.from({ length: max + over }, (_, i) => send('POST', route, { body: body(i) })),
+      );
 
-    expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(MAX_TASKS);
-    for (const res of responses.filter((r) => r.statusCode !== 201)) {
-      expectQuotaProblem(res, TASKS, 'tasks', MAX_TASKS, secrets());
-    }
-    await expect(holdings(sql, me)).resolves.toMatchObject({ tasks: MAX_TASKS, taskCount: MAX_TASKS });
-  });
-
-  it('holds the list quota exactly over both: N+7 concurrent creates give N lists', async () => {
-    const me = newUser();
-    const send = alternately(me);
-
-    const responses = await Promise.all(
-      Array.from({ length: MAX_LISTS + 7 }, (_, i) => send('POST', LISTS, { body: { name: `list ${i}` } })),
-    );
-
-    expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(MAX_LISTS);
-    for (const res of responses.filter((r) => r.statusCode !== 201)) {
-      expectQuotaProblem(res, LISTS, 'lists', MAX_LISTS, secrets());
-    }
-    await expect(holdings(sql, me)).resolves.toMatchObject({ lists: MAX_LISTS, listCount: MAX_LISTS });
-  });
+      expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(max);
+      for (const res of responses.filter((r) => r.statusCode !== 201)) {
+        expectQuotaProblem(res, route, kind, max, secrets());
+      }
+      await expect(holdings(sql, me)).resolves.toMatchObject(stored);
+    },
+  );
 
   it('delivers a change written on A to a stream held on B within 1 s', async () => {
     const me = newUser();

@@ -1,16 +1,12 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TEST_JWT_SECRET } from './helpers/boot-app';
+import { BUILT_MAIN, productionEnv, startBuiltService, useServiceDatabase } from './helpers/built-service';
 import { tokenFor } from './helpers/http';
-import { appDatabaseEnv, createTestDatabase, type TestDatabase } from './helpers/test-database';
-import { freePort } from './helpers/test-server';
 
-const MAIN = join(__dirname, '../dist/src/main.js');
 const SPAN_KIND_SERVER = 2;
 
 /** A span as OTLP/JSON carries it (ids in hex). */
@@ -52,74 +48,13 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; close(
   };
 }
 
-/** The built service (npm test builds it first) as a process of its own. */
-function runService(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready in 20 s:\n${stdout}${stderr}`)), 20_000);
-    child.stdout.on('data', () => {
-      if (stdout.includes('"msg":"ready on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`exited before ready:\n${stdout}${stderr}`));
-    });
-  });
-  ready.catch(() => undefined);
-  return {
-    child,
-    ready,
-    exited,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    /** The JSON log lines written so far. */
-    lines: () =>
-      stdout
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
-  };
-}
-
 const attribute = (span: OtlpSpan, key: string) => {
   const value = span.attributes.find((a) => a.key === key)?.value;
   return value && Object.values(value)[0];
 };
 
 describe('OpenTelemetry traces', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(() => db?.drop());
-
-  /** The production service on this file's database, on a port of its own. */
-  const serviceEnv = async (env: Record<string, string> = {}) => {
-    const port = await freePort();
-    return {
-      base: `http://127.0.0.1:${port}`,
-      env: {
-        NODE_ENV: 'production',
-        ...appDatabaseEnv(db),
-        JWT_SECRET: TEST_JWT_SECRET,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        METRICS_PORT: '0',
-        SHUTDOWN_DELAY_MS: '0',
-        ...env,
-      },
-    };
-  };
+  const fixture = useServiceDatabase();
 
   async function createTask(base: string, headers: Record<string, string>): Promise<string> {
     const created = await fetch(`${base}/api/v1/tasks`, {
@@ -133,14 +68,16 @@ describe('OpenTelemetry traces', () => {
 
   it('exports one trace per request: a server span named by its route, a span per statement without its values, and the trace id on its log lines', async () => {
     const receiver = await startReceiver();
-    const { base, env } = await serviceEnv({
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
-    const service = runService([MAIN], env);
+    const service = startBuiltService(
+      await productionEnv(fixture.db, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      }),
+    );
+    const { base } = service;
     try {
-      await service.ready;
+      await service.ready();
       const userId = `trace-user-${randomUUID()}`;
       const headers = { authorization: `Bearer ${await tokenFor(userId)}` };
       const id = await createTask(base, headers);
@@ -158,9 +95,7 @@ describe('OpenTelemetry traces', () => {
       // Also a probe, which is not traced.
       expect((await fetch(`${base}/health/ready`)).status).toBe(200);
       // The spans still buffered are sent on the way out.
-      service.child.kill('SIGTERM');
-      const code = await service.exited;
-      if (code !== 0) throw new Error(`exited ${code}:\n${service.stdout()}${service.stderr()}`);
+      await service.stop();
 
       const routed = receiver.spans.filter(
         (s) => s.kind === SPAN_KIND_SERVER && attribute(s, 'http.route') === '/api/v1/tasks/:id',
@@ -231,14 +166,16 @@ describe('OpenTelemetry traces', () => {
     const silent = createTcpServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as { port: number };
-    const { base, env } = await serviceEnv({
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
-      OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
-      OTEL_BSP_SCHEDULE_DELAY: '100',
-    });
-    const service = runService([MAIN], env);
+    const service = startBuiltService(
+      await productionEnv(fixture.db, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+        OTEL_EXPORTER_OTLP_TIMEOUT: '10000',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      }),
+    );
+    const { base } = service;
     try {
-      await service.ready;
+      await service.ready();
       const headers = { authorization: `Bearer ${await tokenFor('alice')}` };
       const id = await createTask(base, headers);
       expect((await fetch(`${base}/api/v1/tasks/${id}`, { headers })).status).toBe(200);
@@ -257,14 +194,11 @@ describe('OpenTelemetry traces', () => {
   }, 60_000);
 
   it('refuses to start with an endpoint that is not an http(s) URL', async () => {
-    const { env } = await serviceEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' });
-    const service = runService([MAIN], env);
-    try {
-      expect(await service.exited).toBe(1);
-      expect(service.stderr()).toContain('  - OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL\n');
-    } finally {
-      service.child.kill('SIGKILL');
-    }
+    const service = startBuiltService(
+      await productionEnv(fixture.db, { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' }),
+    );
+    expect(await service.exited).toBe(1);
+    expect(service.stderr()).toContain('  - OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL\n');
   });
 
   it('loads no OpenTelemetry module when OTEL_EXPORTER_OTLP_ENDPOINT is unset', async () => {
@@ -283,12 +217,12 @@ describe('OpenTelemetry traces', () => {
       process.on('exit', () =>
         require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify([...resolved])),
       );
-      require(${JSON.stringify(MAIN)});
+      require(${JSON.stringify(BUILT_MAIN)});
     `;
-    const { base, env } = await serviceEnv();
-    const service = runService(['-e', wrapper], env);
+    const service = startBuiltService(await productionEnv(fixture.db), ['-e', wrapper]);
+    const { base } = service;
     try {
-      await service.ready;
+      await service.ready();
       const headers = { authorization: `Bearer ${await tokenFor('alice')}` };
       const id = await createTask(base, headers);
       expect((await fetch(`${base}/api/v1/tasks/${id}`, { headers })).status).toBe(200);
@@ -306,7 +240,6 @@ describe('OpenTelemetry traces', () => {
       // Nor does a log line carry a trace id.
       expect(service.lines().filter((l) => 'trace_id' in l)).toEqual([]);
     } finally {
-      service.child.kill('SIGKILL');
       await rm(record, { force: true });
     }
   }, 60_000);
