@@ -2,8 +2,8 @@ import { connect } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SyncTokenCodec } from '../src/sync/sync-token-codec';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
-import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
-import { appDatabaseEnv } from './helpers/test-database';
+import { Stream } from './helpers/change-stream';
+import { productionAppEnv, startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
 
 /**
  * GET /api/v1/changes/stream (shared/spec/http-api.md, Change feed): Server-
@@ -11,16 +11,6 @@ import { appDatabaseEnv } from './helpers/test-database';
  * database, so that a change written through one arrives on a stream held on
  * the other.
  */
-
-const PROD_ENV = {
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'silent',
-  JWT_SECRET: TEST_JWT_SECRET,
-  BETTER_AUTH_SECRET: undefined,
-  JWT_JWKS_URL: undefined,
-  CURSOR_SECRET: undefined,
-  CORS_ORIGINS: undefined,
-};
 
 let a: HttpFixture;
 let b: NestFastifyApplication;
@@ -32,7 +22,7 @@ const newUser = () => `stream_user_${++user}`;
 
 beforeAll(async () => {
   a = await startHttpApp({ STREAM_MAX_PER_USER: '2' });
-  b = await bootApp({ ...PROD_ENV, ...appDatabaseEnv(a.db), STREAM_MAX_CONNECTIONS: '3' });
+  b = await bootApp({ ...productionAppEnv(a.db), STREAM_MAX_CONNECTIONS: '3' });
   await a.app.listen(0, '127.0.0.1');
   await b.listen(0, '127.0.0.1');
   urlA = await a.app.getUrl();
@@ -46,96 +36,6 @@ afterAll(async () => {
   await b?.close();
   await a?.close();
 }, 60_000);
-
-interface Event {
-  event: string;
-  id: string;
-  data: { kind: string; id: string; deleted: boolean; data?: Record<string, unknown> };
-}
-
-/** An EventSource-like reader over fetch (EventSource cannot send Authorization). */
-class Stream {
-  readonly events: Event[] = [];
-  readonly ended: Promise<void>;
-  private readonly controller = new AbortController();
-  private waiters: (() => void)[] = [];
-
-  private constructor(readonly response: Response) {
-    this.ended = this.read();
-  }
-
-  static async open(
-    base: string,
-    as: string,
-    options: { since?: string; lastEventId?: string; token?: string } = {},
-  ) {
-    const headers: Record<string, string> = {
-      authorization: `Bearer ${options.token ?? (await tokenFor(as))}`,
-    };
-    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
-    const query = options.since === undefined ? '' : `?since=${encodeURIComponent(options.since)}`;
-    const controller = new AbortController();
-    const response = await fetch(`${base}/api/v1/changes/stream${query}`, {
-      headers,
-      signal: controller.signal,
-    });
-    const stream = new Stream(response);
-    stream.close = () => controller.abort();
-    return stream;
-  }
-
-  close = () => this.controller.abort();
-
-  /** The next `count` events (beyond those already taken), within `ms`. */
-  async take(count: number, ms = 1000): Promise<Event[]> {
-    const deadline = Date.now() + ms;
-    while (this.events.length < count) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.events.length} of ${count} events within ${ms} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-    return this.events.splice(0, count);
-  }
-
-  private async read(): Promise<void> {
-    if (!this.response.body || this.response.status !== 200) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of this.response.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const fields = Object.fromEntries(
-            block
-              .split('\n')
-              .filter((line) => !line.startsWith(':'))
-              .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
-          );
-          if (fields.event) {
-            this.events.push({
-              event: fields.event,
-              id: fields.id,
-              data: JSON.parse(fields.data) as Event['data'],
-            });
-            for (const wake of this.waiters.splice(0)) wake();
-          }
-        }
-      }
-    } catch {
-      // Aborted by the test.
-    }
-    for (const wake of this.waiters.splice(0)) wake();
-  }
-}
 
 async function api(base: string, as: string, method: string, path: string, body?: unknown) {
   const res = await fetch(`${base}${path}`, {
@@ -364,7 +264,7 @@ describe('GET /api/v1/changes/stream', () => {
   });
 
   it('ends its streams when the instance drains for shutdown', async () => {
-    const c = await bootApp({ ...PROD_ENV, ...appDatabaseEnv(a.db) });
+    const c = await bootApp(productionAppEnv(a.db));
     await c.listen(0, '127.0.0.1');
     const stream = await Stream.open(await c.getUrl(), newUser());
     expect(stream.response.status).toBe(200);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { expectProblem, expectValidationProblem } from './helpers/http-assert';
+import { expectProblem, expectValidationProblem, replayOf } from './helpers/http-assert';
 import { startHttpApp, type HttpFixture } from './helpers/http';
 import { expectQuotaProblem, holdings, httpCaller, truncateAll } from './helpers/lists';
 
@@ -226,17 +226,7 @@ describe('MAX_TASKS_PER_USER', () => {
 
     const replay = await call('POST', TASKS, { body: { title: 'last one' }, headers });
 
-    expect({
-      status: replay.statusCode,
-      body: replay.json(),
-      location: replay.headers.location,
-      etag: replay.headers.etag,
-    }).toEqual({
-      status: 201,
-      body: first.json(),
-      location: first.headers.location,
-      etag: first.headers.etag,
-    });
+    expect(replayOf(replay)).toEqual(replayOf(first));
     await expect(holdings(fixture.sql, ALICE)).resolves.toMatchObject({
       tasks: MAX_TASKS,
       taskCount: MAX_TASKS,

@@ -2,11 +2,12 @@ import type { HTTPMethods } from 'fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type pg from 'pg';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
-import { expectProblem, expectTaskShape, type InjectResponse } from './helpers/http-assert';
-import { tokenFor } from './helpers/http';
+import { Stream } from './helpers/change-stream';
+import { expectProblem, expectTaskShape, replayOf, type InjectResponse } from './helpers/http-assert';
+import { productionAppEnv, tokenFor } from './helpers/http';
 import { expectQuotaProblem, holdings } from './helpers/lists';
 import { PROBLEM } from './helpers/tasks-http';
-import { appDatabaseEnv, createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
+import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 
 /**
  * Several instances (issue 13): two instances of the service on one database,
@@ -41,14 +42,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   sql = sqlClient(db.url);
   const env = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    ...appDatabaseEnv(db),
-    JWT_SECRET: TEST_JWT_SECRET,
-    BETTER_AUTH_SECRET: undefined,
-    JWT_JWKS_URL: undefined,
-    CURSOR_SECRET: undefined,
-    CORS_ORIGINS: undefined,
+    ...productionAppEnv(db),
     METRICS_PORT: '0',
     MAX_TASKS_PER_USER: String(MAX_TASKS),
     MAX_LISTS_PER_USER: String(MAX_LISTS),
@@ -117,23 +111,12 @@ describe('two instances on one database', () => {
     const created = await send('POST', TASKS, { body: { title: 'Buy milk' }, headers }); // A
     expect(created.statusCode).toBe(201);
     expectTaskShape(created.json());
+    expect(created.headers.location).toBe(`${TASKS}/${created.json().id}`);
     const replays = [
       await send('POST', TASKS, { body: { title: 'Buy milk' }, headers }), // B
       await send('POST', TASKS, { body: { title: 'Buy milk' }, headers }), // A
     ];
-    for (const replay of replays) {
-      expect({
-        status: replay.statusCode,
-        body: replay.json(),
-        location: replay.headers.location,
-        etag: replay.headers.etag,
-      }).toEqual({
-        status: 201,
-        body: created.json(),
-        location: `${TASKS}/${created.json().id}`,
-        etag: created.headers.etag,
-      });
-    }
+    for (const replay of replays) expect(replayOf(replay)).toEqual(replayOf(created));
 
     const reused = await send('POST', TASKS, { body: { title: 'Buy oat milk' }, headers }); // B
 
@@ -251,7 +234,7 @@ describe('two instances on one database', () => {
 
   it('delivers a change written on A to a stream held on B within 1 s', async () => {
     const me = newUser();
-    const stream = await openStream(urlB, me);
+    const stream = await Stream.open(urlB, me);
     try {
       expect(stream.response.status).toBe(200);
 
@@ -263,9 +246,9 @@ describe('two instances on one database', () => {
         payload: JSON.stringify({ title: 'written on A' }),
       });
       expect(created.statusCode).toBe(201);
-      const first = await stream.next();
+      const [first] = await stream.take(1, EVENT_DEADLINE_MS);
       expect(first.at - sent).toBeLessThan(1000);
-      expect(first.change).toEqual({
+      expect(first.data).toEqual({
         kind: 'task',
         id: created.json().id,
         deleted: false,
@@ -280,9 +263,9 @@ describe('two instances on one database', () => {
         payload: JSON.stringify({ completed: true }),
       });
       expect(updated.statusCode).toBe(200);
-      const second = await stream.next();
+      const [second] = await stream.take(1, EVENT_DEADLINE_MS);
       expect(second.at - sent).toBeLessThan(1000);
-      expect(second.change).toEqual({
+      expect(second.data).toEqual({
         kind: 'task',
         id: created.json().id,
         deleted: false,
@@ -303,77 +286,3 @@ describe('two instances on one database', () => {
     }
   });
 });
-
-interface StreamEvent {
-  id: string;
-  change: Record<string, unknown>;
-  /** performance.now() when the event was read off the socket. */
-  at: number;
-}
-
-/** A fetch-based reader of GET /api/v1/changes/stream (EventSource cannot send Authorization). */
-async function openStream(base: string, user: string) {
-  const controller = new AbortController();
-  const response = await fetch(`${base}/api/v1/changes/stream`, {
-    headers: { authorization: await bearer(user) },
-    signal: controller.signal,
-  });
-  const events: StreamEvent[] = [];
-  let wake: () => void = () => undefined;
-
-  const read = async () => {
-    let buffer = '';
-    for await (const text of response.body!.pipeThrough(new TextDecoderStream())) {
-      buffer += text;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const fields = new Map(
-          buffer
-            .slice(0, end)
-            .split('\n')
-            .filter((line) => !line.startsWith(':'))
-            .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
-        );
-        buffer = buffer.slice(end + 2);
-        if (fields.get('event') === 'change') {
-          events.push({
-            id: fields.get('id')!,
-            change: JSON.parse(fields.get('data')!),
-            at: performance.now(),
-          });
-          wake();
-        }
-      }
-    }
-  };
-  let ended = false;
-  // Rejects with an AbortError when the test closes the stream.
-  void read()
-    .catch(() => undefined)
-    .finally(() => {
-      ended = true;
-      wake();
-    });
-
-  return {
-    response,
-    close: () => controller.abort(),
-    /** The next event, failing after EVENT_DEADLINE_MS. */
-    async next(): Promise<StreamEvent> {
-      const deadline = performance.now() + EVENT_DEADLINE_MS;
-      while (events.length === 0) {
-        if (ended) throw new Error('the stream ended before the next event');
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`no event within ${EVENT_DEADLINE_MS} ms`);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      return events.shift()!;
-    },
-  };
-}

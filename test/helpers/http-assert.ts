@@ -154,6 +154,11 @@ export function expectTaskShape(task: unknown): asserts task is TaskJson {
   });
 }
 
+/** What an Idempotency-Key replay must repeat of the first answer: status, body, Location and ETag. */
+export function replayOf(res: InjectResponse): Record<string, unknown> {
+  return { status: res.statusCode, body: res.json(), location: res.headers.location, etag: res.headers.etag };
+}
+
 /** A problem body without the members that legitimately differ between two requests. */
 export function comparable(res: InjectResponse): Record<string, unknown> {
   const { requestId: _r, instance: _i, ...rest } = res.json<Record<string, unknown>>();

@@ -13,12 +13,11 @@ export interface HttpFixture {
 }
 
 /**
- * The production app (HS256 with TEST_JWT_SECRET) on a database of its own,
- * for tests that talk HTTP through Fastify's inject (no socket needed).
+ * The environment of the production app (HS256 with TEST_JWT_SECRET) on `db`,
+ * for bootApp; the developer's own auth and CORS variables are cleared.
  */
-export async function startHttpApp(env: Record<string, string | undefined> = {}): Promise<HttpFixture> {
-  const db = await createTestDatabase();
-  const app = await bootApp({
+export function productionAppEnv(db: TestDatabase): Record<string, string | undefined> {
+  return {
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
     ...appDatabaseEnv(db),
@@ -27,8 +26,16 @@ export async function startHttpApp(env: Record<string, string | undefined> = {})
     JWT_JWKS_URL: undefined,
     CURSOR_SECRET: undefined,
     CORS_ORIGINS: undefined,
-    ...env,
-  });
+  };
+}
+
+/**
+ * The production app on a database of its own, for tests that talk HTTP
+ * through Fastify's inject (no socket needed).
+ */
+export async function startHttpApp(env: Record<string, string | undefined> = {}): Promise<HttpFixture> {
+  const db = await createTestDatabase();
+  const app = await bootApp({ ...productionAppEnv(db), ...env });
   const sql = sqlClient(db.url);
   return {
     app,
