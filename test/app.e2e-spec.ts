@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type pg from 'pg';
+import { describeDatabaseUrl } from '../src/database/database-url';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
@@ -56,6 +57,27 @@ describe('start-up against DATABASE_URL', () => {
     } finally {
       await migrating.close();
     }
+  });
+
+  it('takes DATABASE_URL for a pooler once DATABASE_DIRECT_URL is set: no timeout sent, and no start unless the database has it', async () => {
+    // Another URL of the same database stands in for a pooler's; prepared statements stay on,
+    // as behind a PgBouncer that keeps them.
+    const pooled = {
+      ...QUIET,
+      NODE_ENV: 'production',
+      DATABASE_URL: `${db.url}?sslmode=disable`,
+      DATABASE_DIRECT_URL: db.url,
+      DB_MIGRATE_ON_START: 'true',
+    };
+    await expect(bootApp(pooled)).rejects.toThrow(
+      `statement_timeout through DATABASE_URL (${describeDatabaseUrl(db.url)}) is 0 ms, not DB_STATEMENT_TIMEOUT_MS=5000: `,
+    );
+
+    await sql.query(`alter database "${db.name}" set statement_timeout = 5000`);
+    const app = await bootApp(pooled);
+    await app.close();
+    // Migrated through DATABASE_DIRECT_URL.
+    expect(await tasksTableExists()).toBe(true);
   });
 
   it('refuses to start when the database cannot be reached, naming where without the password', async () => {

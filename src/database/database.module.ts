@@ -80,8 +80,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
         cause: check.error,
       });
     }
-    if (!this.config.get('DB_PREPARED_STATEMENTS', { infer: true }))
-      await this.checkPooledStatementTimeout(where);
+    if (this.target.pooled) await this.checkPooledStatementTimeout(where);
     // Only the zero-setup development database migrates itself; in production a
     // one-shot `npm run migration:up` job does it, so replicas never race on DDL.
     const migrate =
