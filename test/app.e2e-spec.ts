@@ -69,6 +69,8 @@ describe('start-up against DATABASE_URL', () => {
       DATABASE_DIRECT_URL: db.url,
       DB_MIGRATE_ON_START: 'true',
     };
+    // Not the database's setting yet (CI's pooler run gives each test database one).
+    await sql.query(`alter database "${db.name}" reset statement_timeout`);
     await expect(bootApp(pooled)).rejects.toThrow(
       `statement_timeout through DATABASE_URL (${describeDatabaseUrl(db.url)}) is 0 ms, not DB_STATEMENT_TIMEOUT_MS=5000: `,
     );
