@@ -310,6 +310,28 @@ describe('the running service', () => {
     );
   }, 30_000);
 
+  it('migrates an empty database on start with DB_MIGRATE_ON_START, its progress in JSON log lines', async () => {
+    const empty = await createTestDatabase({ empty: true });
+    try {
+      const service = startBuiltService(await productionEnv(empty, { DB_MIGRATE_ON_START: 'true' }));
+      await service.ready();
+      await service.stop();
+      const migrator = service
+        .lines()
+        .filter((l) => l.context === 'Database')
+        .map((l) => l.msg);
+      expect(migrator).toEqual([
+        ...migrationsList.flatMap(({ name }) => [
+          `[migrator] Processing '${name}'`,
+          `[migrator] Applied '${name}'`,
+        ]),
+        `applied migrations: ${migrationsList.map(({ name }) => name).join(', ')}`,
+      ]);
+    } finally {
+      await empty.drop();
+    }
+  }, 60_000);
+
   it('exits 1 with one line when its port is taken', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));

@@ -91,7 +91,12 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       const options = buildOrmOptions(this.target.directUrl, databaseSettings(this.config), {
         migrating: true,
       });
-      const migrator = await PostgreSqlMikroORM.init(options);
+      // MikroORM's default logger writes the migrator's progress to the console as
+      // plain text, between the JSON lines operators' log shippers parse.
+      const migrator = await PostgreSqlMikroORM.init({
+        ...options,
+        logger: (message) => this.logger.log(message),
+      });
       try {
         const applied = await migrator.migrator.up();
         if (applied.length > 0)

@@ -20,7 +20,7 @@ export interface BuiltService {
   output(): string;
   stdout(): string;
   stderr(): string;
-  /** The JSON log lines of its stdout. */
+  /** Its stdout's lines, each of which must be JSON (a log shipper parses every one). */
   lines(): Record<string, unknown>[];
   /**
    * Waits for its "ready on" line, the last thing start-up does (after /metrics
@@ -91,8 +91,14 @@ export function startBuiltService(env: Record<string, string>, nodeArgs = [BUILT
     lines: () =>
       stdout
         .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+        .filter((line) => line !== '')
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, unknown>;
+          } catch {
+            throw new Error(`a line of stdout is not JSON: ${line}`);
+          }
+        }),
     async ready() {
       const deadline = Date.now() + READY_DEADLINE_MS;
       while (!stdout.includes('"msg":"ready on ')) {
