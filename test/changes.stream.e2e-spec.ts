@@ -115,6 +115,26 @@ describe('GET /api/v1/changes/stream', () => {
     }
   });
 
+  it('sends a `: ping` comment 15 s into an idle stream, and events still follow it', async () => {
+    const me = newUser();
+    const stream = await Stream.open(urlA, me);
+    const opened = performance.now();
+    try {
+      expect(stream.response.status).toBe(200);
+      const ping = await stream.comment(18_000);
+      expect(ping.text).toBe('ping');
+      // Measured from the response's headers, which the server sent just before arming the timer.
+      expect(ping.at - opened).toBeGreaterThan(14_500);
+      expect(stream.events).toEqual([]);
+
+      const task = await createTask(urlB, me, 'after the ping');
+      const [created] = await stream.take(1);
+      expect(created.data).toMatchObject({ kind: 'task', id: task.id, deleted: false });
+    } finally {
+      stream.close();
+    }
+  }, 30_000);
+
   it('resumes from Last-Event-ID (which wins over since) with no duplicate and no gap', async () => {
     const me = newUser();
     const since = await firstSyncToken(urlA, me);

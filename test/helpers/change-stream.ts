@@ -11,6 +11,8 @@ export interface Event {
 /** An EventSource-like reader over fetch (EventSource cannot send Authorization). */
 export class Stream {
   readonly events: Event[] = [];
+  /** Comment lines (`: text`), each with performance.now() when it was read. */
+  readonly comments: { text: string; at: number }[] = [];
   readonly ended: Promise<void>;
   private readonly controller = new AbortController();
   private waiters: (() => void)[] = [];
@@ -43,10 +45,30 @@ export class Stream {
 
   /** The next `count` events (beyond those already taken), within `ms`. */
   async take(count: number, ms = 1000): Promise<Event[]> {
+    await this.until(
+      () => this.events.length >= count,
+      ms,
+      () => `only ${this.events.length} of ${count} events`,
+    );
+    return this.events.splice(0, count);
+  }
+
+  /** The first comment line read, waiting for it up to `ms`. */
+  async comment(ms: number): Promise<{ text: string; at: number }> {
+    await this.until(
+      () => this.comments.length > 0,
+      ms,
+      () => 'no comment line',
+    );
+    return this.comments[0];
+  }
+
+  /** Waits, woken by each block read, until `done()` or `ms` have passed (then fails with `what()`). */
+  private async until(done: () => boolean, ms: number, what: () => string): Promise<void> {
     const deadline = Date.now() + ms;
-    while (this.events.length < count) {
+    while (!done()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${this.events.length} of ${count} events within ${ms} ms`);
+      if (left <= 0) throw new Error(`${what()} within ${ms} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -55,7 +77,6 @@ export class Stream {
         });
       });
     }
-    return this.events.splice(0, count);
   }
 
   private async read(): Promise<void> {
@@ -69,9 +90,11 @@ export class Stream {
         while ((end = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
+          const lines = block.split('\n');
+          for (const line of lines.filter((l) => l.startsWith(':')))
+            this.comments.push({ text: line.slice(1).trimStart(), at: performance.now() });
           const fields = Object.fromEntries(
-            block
-              .split('\n')
+            lines
               .filter((line) => !line.startsWith(':'))
               .map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)]),
           );
@@ -82,8 +105,8 @@ export class Stream {
               data: JSON.parse(fields.data) as Event['data'],
               at: performance.now(),
             });
-            for (const wake of this.waiters.splice(0)) wake();
           }
+          for (const wake of this.waiters.splice(0)) wake();
         }
       }
     } catch {
