@@ -58,6 +58,11 @@ const createTask = async (base: string, as: string, title: string) => {
   return res.body as { id: string; title: string };
 };
 
+/** The streams open on the instance at `base`, as its /health reports them. */
+const openStreams = async (base: string) =>
+  ((await (await fetch(`${base}/health`)).json()) as { details: { changeStreams: { open: number } } }).details
+    .changeStreams.open;
+
 async function firstSyncToken(base: string, as: string): Promise<string> {
   return (await api(base, as, 'GET', '/api/v1/changes')).body!.next as string;
 }
@@ -257,22 +262,91 @@ describe('GET /api/v1/changes/stream', () => {
         resolve(chunk.toString('latin1'));
       }),
     );
-    const openStreams = async () =>
-      ((await (await fetch(`${urlA}/health`)).json()) as { details: { changeStreams: { open: number } } })
-        .details.changeStreams.open;
     try {
       expect(head.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
       // The server gives the stream up once 1 MiB waits unread, instead of buffering all 18 MB.
-      let open = await openStreams();
+      let open = await openStreams(urlA);
       for (let attempt = 0; attempt < 100 && open > 0; attempt++) {
         await new Promise((r) => setTimeout(r, 100));
-        open = await openStreams();
+        open = await openStreams(urlA);
       }
       expect(open).toBe(0);
     } finally {
       socket.destroy();
     }
   }, 20_000);
+
+  it('frees the slot of a client that leaves while its stream is being admitted', async () => {
+    const me = newUser();
+    const locker = await a.sql.connect();
+    const { port } = new URL(urlA);
+    const socket = connect(Number(port), '127.0.0.1');
+    try {
+      // Admission reads the owner's position: held up here until the client has gone.
+      await locker.query('begin');
+      await locker.query('lock table owners in access exclusive mode');
+      socket.write(
+        `GET /api/v1/changes/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await tokenFor(me)}\r\n\r\n`,
+      );
+      for (let waiting = 0, attempt = 0; waiting === 0; attempt++) {
+        if (attempt === 100) throw new Error('the admission never waited on the lock');
+        await new Promise((r) => setTimeout(r, 50));
+        const { rows } = await a.sql.query(
+          `select count(*)::int as n from pg_stat_activity
+           where datname = current_database() and wait_event_type = 'Lock'`,
+        );
+        waiting = rows[0].n as number;
+      }
+      socket.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      socket.destroy();
+      await locker.query('commit');
+      locker.release();
+    }
+    let open = await openStreams(urlA);
+    for (let attempt = 0; attempt < 20 && open > 0; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      open = await openStreams(urlA);
+    }
+    expect(open).toBe(0);
+    // Both of the user's STREAM_MAX_PER_USER=2 slots are free.
+    const streams = [await Stream.open(urlA, me), await Stream.open(urlA, me)];
+    try {
+      expect(streams.map((s) => s.response.status)).toEqual([200, 200]);
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
+  it('keeps the stream of a token valid for 30 days open (longer than one timer can wait)', async () => {
+    const me = newUser();
+    const stream = await Stream.open(urlA, me, { token: await tokenFor(me, TEST_JWT_SECRET, '30d') });
+    try {
+      expect(stream.response.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 200));
+      const task = await createTask(urlB, me, 'a month-long token');
+      const [created] = await stream.take(1);
+      expect(created.data).toMatchObject({ kind: 'task', id: task.id, deleted: false });
+    } finally {
+      stream.close();
+    }
+  });
+
+  it('sends X-Request-Id on the stream, as on every answer', async () => {
+    const me = newUser();
+    const controller = new AbortController();
+    const res = await fetch(`${urlA}/api/v1/changes/stream`, {
+      headers: { authorization: `Bearer ${await tokenFor(me)}`, 'x-request-id': 'stream-1' },
+      signal: controller.signal,
+    });
+    try {
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-request-id')).toBe('stream-1');
+    } finally {
+      controller.abort();
+    }
+  });
 
   it('ends, without a closing event, when the caller’s token expires', async () => {
     const me = newUser();

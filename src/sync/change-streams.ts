@@ -17,6 +17,8 @@ const PAGE = 100;
  */
 export const STREAM_BUFFER_BYTES = 1024 * 1024;
 const PING_MS = 15_000;
+/** setTimeout's longest delay (2^31 − 1 ms, 24.8 days); a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** How long an ended stream's last bytes may take to reach the client before its connection is cut. */
 const END_FLUSH_MS = 1000;
 
@@ -168,12 +170,20 @@ export class ChangeStreams implements BeforeApplicationShutdown {
       out.write(': ping\n\n');
       if (out.writableLength > STREAM_BUFFER_BYTES) end('the client is not reading');
     }, PING_MS);
-    const expiry =
-      expiresAt === undefined
-        ? undefined
-        : setTimeout(() => end('the token expired'), expiresAt - Date.now());
+    let expiry: NodeJS.Timeout | undefined;
+    const armExpiry = (at: number) => {
+      const left = at - Date.now();
+      expiry =
+        left > MAX_TIMER_MS
+          ? setTimeout(() => armExpiry(at), MAX_TIMER_MS)
+          : setTimeout(() => end('the token expired'), left);
+    };
+    if (expiresAt !== undefined) armExpiry(expiresAt);
     this.open.add(end);
     out.on('close', () => end());
+    // A client that left while it was admitted closed the response before this
+    // listener existed: its 'close' has already been emitted.
+    if (out.destroyed) return end('the client left before the stream started');
     void pump();
   }
 

@@ -97,6 +97,8 @@ export class ChangesController {
     reply.hijack();
     reply.raw.writeHead(200, {
       ...(reply.getHeaders() as Record<string, string>),
+      // Set by the app's onSend hook on every other answer; a hijacked reply skips it.
+      'x-request-id': request.id,
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       // Proxies such as nginx would otherwise hold events back.
