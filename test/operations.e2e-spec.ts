@@ -1,12 +1,14 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { migrationsList } from '../migrations';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres';
+import { HEARTBEAT_MS } from '../src/sync/change-listener';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { productionEnv, startBuiltService, useServiceDatabase } from './helpers/built-service';
+import { Stream } from './helpers/change-stream';
 import { tokenFor } from './helpers/http';
 import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
@@ -141,6 +143,122 @@ describe('health probes and a database outage', () => {
       if (!listening) await new Promise((r) => setTimeout(r, 100));
     }
     expect(listening).toBe(true);
+  }, 60_000);
+});
+
+/** `promise`, or a failure naming `what` once `ms` have passed. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A TCP proxy to PostgreSQL that can go silent: it then forwards nothing either
+ * way and answers no new connection, as a connection cut without a reset (a
+ * NAT's idle timeout, a failover) looks to the client.
+ */
+async function silencingProxy(target: string) {
+  const { hostname, port } = new URL(target);
+  let silent = true;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => client.destroy());
+    if (silent) return;
+    const upstream = connect(Number(port), hostname);
+    sockets.add(upstream);
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on('error', close).on('close', close);
+    client.on('close', close);
+    client.on('data', (chunk) => silent || upstream.write(chunk));
+    upstream.on('data', (chunk) => silent || client.write(chunk));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = new URL(target);
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    silence: () => (silent = true),
+    speak: () => (silent = false),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('the change listener’s connection (DATABASE_DIRECT_URL)', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(() => db?.drop());
+
+  it('neither hangs start-up when it never answers nor stays "up" when it goes silent', async () => {
+    const proxy = await silencingProxy(db.url);
+    const sql = sqlClient(db.url);
+    await sql.query(`alter database "${db.name}" set statement_timeout = 5000`);
+    await sql.end();
+    const env = {
+      ...PROD,
+      DATABASE_URL: db.url,
+      DATABASE_DIRECT_URL: proxy.url,
+      DB_CONNECT_TIMEOUT_MS: '500',
+    };
+    let app: NestFastifyApplication | undefined;
+    try {
+      // A direct URL that accepts and never answers: the service starts, streams off.
+      app = await within(bootApp(env), 15_000, 'no start-up');
+      const listening = async () =>
+        (await get(app!, '/health')).res.json().details.changeStreams.listening as boolean;
+      const until = async (want: boolean, ms: number) => {
+        const deadline = Date.now() + ms;
+        while ((await listening()) !== want) {
+          if (Date.now() > deadline) throw new Error(`listening is not ${want} within ${ms} ms`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      expect((await get(app, '/health/ready')).res.statusCode).toBe(200);
+      expect(await listening()).toBe(false);
+
+      proxy.speak();
+      await until(true, 3000);
+      await app.listen(0, '127.0.0.1');
+      const stream = await Stream.open(await app.getUrl(), 'listener_user');
+      expect(stream.response.status).toBe(200);
+      const created = await app.inject({
+        method: 'POST',
+        url: '/api/v1/tasks',
+        headers: {
+          authorization: `Bearer ${await tokenFor('listener_user')}`,
+          'content-type': 'application/json',
+        },
+        payload: { title: 'through the proxy' },
+      });
+      expect((await stream.take(1)).map((e) => e.data.id)).toEqual([created.json().id]);
+
+      // Silent, not reset: found by the heartbeat, its streams end (clients resume) and new ones wait.
+      proxy.silence();
+      await within(stream.ended, HEARTBEAT_MS + 500 + 2000, 'the stream did not end');
+      expect(await listening()).toBe(false);
+
+      proxy.speak();
+      await until(true, 4000);
+    } finally {
+      if (app) {
+        app.getHttpServer().closeAllConnections();
+        await app.close();
+      }
+      proxy.close();
+    }
   }, 60_000);
 });
 

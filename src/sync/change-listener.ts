@@ -1,10 +1,19 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import pg from 'pg';
+import type { EnvironmentVariables } from '../config/environment.js';
 import { DATABASE_TARGET } from '../database/database.module.js';
 import type { DatabaseTarget } from '../database/database-url.js';
 import { CHANGES_CHANNEL } from './change-triggers.js';
 
 const RECONNECT_MS = 1000;
+/**
+ * How often the idle LISTEN connection is asked a `select 1`. A connection cut
+ * without a reset (a NAT's idle timeout, a failover) would otherwise look up
+ * for as long as TCP keepalive takes, about 11 minutes on Linux's defaults,
+ * while its streams silently received nothing.
+ */
+export const HEARTBEAT_MS = 5000;
 
 type Listener = (event: 'change' | 'down') => void;
 
@@ -20,7 +29,8 @@ type Listener = (event: 'change' | 'down') => void;
  *
  * When the connection is lost, every stream is told (`down`: they end, and
  * their clients resume with Last-Event-ID), new streams are refused with 503
- * while it is down, and it reconnects by itself every second.
+ * while it is down, and it reconnects by itself every second. Connecting, and
+ * the heartbeat's answer, must each come within DB_CONNECT_TIMEOUT_MS.
  */
 @Injectable()
 export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
@@ -30,8 +40,15 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
   private up = false;
   private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private readonly timeoutMs: number;
 
-  constructor(@Inject(DATABASE_TARGET) private readonly target: DatabaseTarget) {}
+  constructor(
+    @Inject(DATABASE_TARGET) private readonly target: DatabaseTarget,
+    config: ConfigService<EnvironmentVariables, true>,
+  ) {
+    this.timeoutMs = config.get('DB_CONNECT_TIMEOUT_MS', { infer: true });
+  }
 
   get isUp(): boolean {
     return this.up;
@@ -44,6 +61,7 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
     this.up = false;
     const client = this.client;
     this.client = undefined;
@@ -62,7 +80,11 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.target.directUrl });
+    const client = new pg.Client({
+      connectionString: this.target.directUrl,
+      connectionTimeoutMillis: this.timeoutMs,
+      keepAlive: true,
+    });
     client.on('notification', (message) => {
       if (message.payload)
         for (const listener of this.listeners.get(message.payload) ?? []) listener('change');
@@ -74,6 +96,7 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
       await client.query(`listen ${CHANGES_CHANNEL}`);
       this.client = client;
       this.up = true;
+      this.heartbeat = setInterval(() => void this.check(client), HEARTBEAT_MS).unref();
       this.logger.log('listening for changes');
     } catch (error) {
       await client.end().catch(() => undefined);
@@ -81,8 +104,31 @@ export class ChangeListener implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  private async check(client: pg.Client): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no answer to its heartbeat within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([client.query('select 1'), timeout]);
+    } catch (error) {
+      // Not awaited: on a connection that went silent, ending may never complete.
+      void client.end().catch(() => undefined);
+      this.lost(client, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private lost(client: pg.Client, error?: unknown): void {
-    if (this.client === client) this.client = undefined;
+    if (this.client !== client && this.client !== undefined) return;
+    if (this.client === client) {
+      this.client = undefined;
+      clearInterval(this.heartbeat);
+    }
     const wasUp = this.up;
     this.up = false;
     if (wasUp) {
