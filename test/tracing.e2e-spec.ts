@@ -193,6 +193,24 @@ describe('OpenTelemetry traces', () => {
     }
   }, 60_000);
 
+  it('logs a bad OTEL_* setting the SDK meets at start-up as a JSON line, and nothing on stderr', async () => {
+    const service = startBuiltService(
+      await productionEnv(fixture.db, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+      }),
+    );
+    await service.ready();
+    await service.stop();
+    expect(service.stderr()).toBe('');
+    expect(service.lines().filter((l) => l.context === 'Tracing')).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: 'OpenTelemetry: unknown OTEL_TRACES_SAMPLER value "sometimes", using default',
+      }),
+    ]);
+  }, 30_000);
+
   it('refuses to start with an endpoint that is not an http(s) URL', async () => {
     const service = startBuiltService(
       await productionEnv(fixture.db, { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel-collector:4318' }),

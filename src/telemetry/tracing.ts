@@ -104,6 +104,11 @@ export function startTracing(settings: { endpoint: string; serviceName?: string 
  */
 function reportSdkProblemsThroughLogs(): void {
   const logger = new Logger('Tracing');
+  // The SDK warns about bad OTEL_* settings while it starts, before the
+  // application and its pino logger exist: Nest's console logger would print
+  // them as coloured text among the JSON lines. Held until the application's
+  // logger takes over (app.useLogger flushes them), as Nest's bufferLogs does.
+  Logger.attachBuffer();
   // The export timer starts inside whichever request ended the first span of a
   // batch: without this, the line would carry that request's id and trace id.
   const outsideRequests = AsyncLocalStorage.snapshot();
