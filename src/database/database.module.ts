@@ -80,7 +80,7 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
         cause: check.error,
       });
     }
-    if (this.target.pooled) await this.checkPooledStatementTimeout(where);
+    await this.checkStatementTimeout(where);
     // Only the zero-setup development database migrates itself; in production a
     // one-shot `npm run migration:up` job does it, so replicas never race on DDL.
     const migrate =
@@ -123,12 +123,14 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * Behind a pooler the statement timeout cannot be sent at connect (see
-   * buildOrmOptions): it must be the role's or database's own setting, and the
-   * 503-instead-of-a-hang behaviour depends on it, so the service does not start
-   * without it. Read through DATABASE_URL, as every request's statements run.
+   * The 503-instead-of-a-hang behaviour depends on the statement timeout, so the
+   * service does not start without it. Behind a pooler it cannot be sent at
+   * connect (see buildOrmOptions) and must be the role's or database's own
+   * setting; sent at connect, a pooler told to ignore it
+   * (`ignore_startup_parameters`, a common PgBouncer recipe) drops it silently.
+   * Read through DATABASE_URL, as every request's statements run.
    */
-  private async checkPooledStatementTimeout(where: string): Promise<void> {
+  private async checkStatementTimeout(where: string): Promise<void> {
     const expected = this.config.get('DB_STATEMENT_TIMEOUT_MS', { infer: true });
     const rows = (await this.orm.em
       .getConnection()
@@ -137,10 +139,13 @@ export class DatabaseLifecycle implements OnModuleInit, OnApplicationShutdown {
       )) as { ms: number }[];
     const actual = rows[0].ms;
     if (actual === expected) return;
+    const fix = `give the database role the setting (ALTER ROLE <user> SET statement_timeout = ${expected})`;
     throw new DatabaseConnectionError(
       `statement_timeout through DATABASE_URL (${where}) is ${actual} ms, not DB_STATEMENT_TIMEOUT_MS=${expected}: ` +
-        `behind a pooler (DATABASE_DIRECT_URL set) it cannot be set per connection; give the database role the setting ` +
-        `(ALTER ROLE <user> SET statement_timeout = ${expected}) or set DB_STATEMENT_TIMEOUT_MS to match`,
+        (this.target.pooled
+          ? `behind a pooler (DATABASE_DIRECT_URL set) it cannot be set per connection; ${fix} or set DB_STATEMENT_TIMEOUT_MS to match`
+          : `the setting sent at connect was not applied, as behind a pooler that ignores it; ` +
+            `set DATABASE_DIRECT_URL to the database itself and ${fix}`),
     );
   }
 

@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { bootApp, TEST_JWT_SECRET } from '../helpers/boot-app';
 import { auth } from '../helpers/http';
@@ -8,6 +11,7 @@ import {
   withDatabase,
   type TestDatabase,
 } from '../helpers/test-database';
+import { freePort } from '../helpers/test-server';
 
 /**
  * What only a transaction pooler shows, run by CI's PgBouncer step (jest.config.js
@@ -103,5 +107,31 @@ describe('through PgBouncer in transaction mode', () => {
         DB_STATEMENT_TIMEOUT_MS: String(TIMEOUT_MS),
       }),
     ).rejects.toThrow('unsupported startup parameter: statement_timeout');
+  });
+
+  it('does not start when a pooler drops the timeout it sends at connect (ignore_startup_parameters)', async () => {
+    // A second PgBouncer, in session mode (named statements work) and set up with
+    // the common recipe for clients that send parameters it does not track.
+    const port = await freePort();
+    const pidFile = execFileSync(
+      join(__dirname, '../../.ci/pgbouncer'),
+      [String(port), 'pool_mode = session\nignore_startup_parameters = statement_timeout'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+    ).trim();
+    try {
+      const ignoring = new URL(withDatabase(POOLER_URL, db.name));
+      ignoring.port = String(port);
+      await expect(
+        bootApp({ ...PROD, DATABASE_URL: ignoring.toString(), DB_STATEMENT_TIMEOUT_MS: '5000' }),
+      ).rejects.toThrow(
+        `statement_timeout through DATABASE_URL (127.0.0.1:${port}/${db.name}) is ${TIMEOUT_MS} ms, ` +
+          'not DB_STATEMENT_TIMEOUT_MS=5000: the setting sent at connect was not applied, as behind a pooler ' +
+          'that ignores it; set DATABASE_DIRECT_URL to the database itself and give the database role the ' +
+          'setting (ALTER ROLE <user> SET statement_timeout = 5000)',
+      );
+    } finally {
+      process.kill(Number(readFileSync(pidFile, 'utf8')));
+      rmSync(dirname(pidFile), { recursive: true, force: true });
+    }
   });
 });
