@@ -64,6 +64,22 @@ describe('validateEnvironment', () => {
     ).toEqual([]);
   });
 
+  it('refuses a metrics listener on the API port, unless metrics are off', () => {
+    const valid = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://u@h:5432/d',
+      JWT_SECRET: 's'.repeat(32),
+    };
+    expect(problemsOf({ ...valid, PORT: '9000', METRICS_PORT: '9000' })).toEqual([
+      'METRICS_PORT must differ from PORT (both are 9000); 0 turns metrics off',
+    ]);
+    expect(problemsOf({ ...valid, PORT: '9000', METRICS_PORT: '9001' })).toEqual([]);
+    expect(problemsOf({ ...valid, PORT: '9464' })).toEqual([
+      'METRICS_PORT must differ from PORT (both are 9464); 0 turns metrics off',
+    ]);
+    expect(problemsOf({ ...valid, PORT: '9464', METRICS_PORT: '0' })).toEqual([]);
+  });
+
   it('checks the form of the authentication and CORS settings', () => {
     expect(
       problemsOf({

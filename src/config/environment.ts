@@ -242,6 +242,10 @@ export class EnvironmentVariables extends DatabaseEnvironment {
     if (env.NODE_ENV === 'production' && env.JWT_JWKS_URL && !secret && !env.CURSOR_SECRET) {
       problems.push('CURSOR_SECRET is required when NODE_ENV=production and only JWT_JWKS_URL is set');
     }
+    // Otherwise the metrics listener fails only after the API already accepts requests.
+    if (env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      problems.push(`METRICS_PORT must differ from PORT (both are ${env.PORT}); 0 turns metrics off`);
+    }
     return problems;
   }
 }
