@@ -4,6 +4,7 @@ import { SyncTokenCodec } from '../src/sync/sync-token-codec';
 import { bootApp, TEST_JWT_SECRET } from './helpers/boot-app';
 import { Stream } from './helpers/change-stream';
 import { productionAppEnv, startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
+import { eventually } from './helpers/wait';
 
 /**
  * GET /api/v1/changes/stream (shared/spec/http-api.md, Change feed): Server-
@@ -265,12 +266,7 @@ describe('GET /api/v1/changes/stream', () => {
     try {
       expect(head.split('\r\n')[0]).toBe('HTTP/1.1 200 OK');
       // The server gives the stream up once 1 MiB waits unread, instead of buffering all 18 MB.
-      let open = await openStreams(urlA);
-      for (let attempt = 0; attempt < 100 && open > 0; attempt++) {
-        await new Promise((r) => setTimeout(r, 100));
-        open = await openStreams(urlA);
-      }
-      expect(open).toBe(0);
+      await eventually(async () => expect(await openStreams(urlA)).toBe(0), 10_000);
     } finally {
       socket.destroy();
     }
@@ -304,12 +300,7 @@ describe('GET /api/v1/changes/stream', () => {
       await locker.query('commit');
       locker.release();
     }
-    let open = await openStreams(urlA);
-    for (let attempt = 0; attempt < 20 && open > 0; attempt++) {
-      await new Promise((r) => setTimeout(r, 100));
-      open = await openStreams(urlA);
-    }
-    expect(open).toBe(0);
+    await eventually(async () => expect(await openStreams(urlA)).toBe(0), 2000);
     // Both of the user's STREAM_MAX_PER_USER=2 slots are free.
     const streams = [await Stream.open(urlA, me), await Stream.open(urlA, me)];
     try {

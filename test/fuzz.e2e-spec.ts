@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
+import { within } from './helpers/wait';
 
 /**
  * Property-based checks of the contract's promises that hold for every request,
@@ -55,24 +56,14 @@ afterAll(async () => {
 });
 
 /** The request, answered within the deadline (a hang fails the property rather than the whole file). */
-async function send(probe: Probe): Promise<LightMyRequestResponse> {
+function send(probe: Probe): Promise<LightMyRequestResponse> {
   const options: InjectOptions = {
     method: probe.method,
     url: probe.url,
     headers: { authorization, ...probe.headers },
     ...(probe.body === undefined ? {} : { payload: probe.body }),
   };
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), DEADLINE_MS);
-  });
-  try {
-    const res = await Promise.race([fixture.app.inject(options), deadline]);
-    if (res === 'timeout') throw new Error(`no answer within ${DEADLINE_MS} ms`);
-    return res;
-  } finally {
-    clearTimeout(timer);
-  }
+  return within(fixture.app.inject(options), DEADLINE_MS, 'no answer');
 }
 
 /** What every answer owes the caller, whatever was sent. */

@@ -6,6 +6,7 @@ import { startHttpApp, tokenFor, type HttpFixture } from './helpers/http';
 import { expectProblem, TRANSPORT_PROBLEM } from './helpers/http-assert';
 import { appDatabaseEnv } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
+import { eventually } from './helpers/wait';
 
 /**
  * GET /metrics (README, Metrics): Prometheus metrics on a listener of their own
@@ -51,19 +52,6 @@ async function scrape(metricsPort: number): Promise<Sample[]> {
   const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
   expect(response.status).toBe(200);
   return parseExposition(await response.text());
-}
-
-/** Polls until `check` passes, for what happens after a socket closes; fails with its last error. */
-async function eventually(check: () => Promise<void>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 }
 
 const requests = (route: string, method: string, status: number) => ({

@@ -12,6 +12,7 @@ import { Stream } from './helpers/change-stream';
 import { tokenFor } from './helpers/http';
 import { createTestDatabase, sqlClient, type TestDatabase } from './helpers/test-database';
 import { freePort } from './helpers/test-server';
+import { eventually, within } from './helpers/wait';
 
 const PROD = { NODE_ENV: 'production', LOG_LEVEL: 'silent', JWT_SECRET: TEST_JWT_SECRET };
 
@@ -127,33 +128,16 @@ describe('health probes and a database outage', () => {
 
     pg = await startEmbeddedPostgres({ dataDir, port, database: 'ops', durable: false });
 
-    let readyAgain = 0;
-    for (let attempt = 0; attempt < 50 && readyAgain !== 200; attempt++) {
-      readyAgain = (await get(app, '/health/ready')).res.statusCode;
-      if (readyAgain !== 200) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(readyAgain).toBe(200);
+    await eventually(async () => expect((await get(app, '/health/ready')).res.statusCode).toBe(200));
     const after = await get(app, '/api/v1/tasks', auth);
     expect(after.res.statusCode).toBe(200);
     expect(after.res.json().items.map((t: { title: string }) => t.title)).toEqual(['before the outage']);
     // The LISTEN connection comes back by itself (it retries every second).
-    let listening = false;
-    for (let attempt = 0; attempt < 50 && !listening; attempt++) {
-      listening = (await get(app, '/health')).res.json().details.changeStreams.listening as boolean;
-      if (!listening) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(listening).toBe(true);
+    await eventually(async () =>
+      expect((await get(app, '/health')).res.json().details.changeStreams.listening).toBe(true),
+    );
   }, 60_000);
 });
-
-/** `promise`, or a failure naming `what` once `ms` have passed. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * A TCP proxy to PostgreSQL that can go silent: it then forwards nothing either
@@ -219,18 +203,11 @@ describe('the change listener’s connection (DATABASE_DIRECT_URL)', () => {
       app = await within(bootApp(env), 15_000, 'no start-up');
       const listening = async () =>
         (await get(app!, '/health')).res.json().details.changeStreams.listening as boolean;
-      const until = async (want: boolean, ms: number) => {
-        const deadline = Date.now() + ms;
-        while ((await listening()) !== want) {
-          if (Date.now() > deadline) throw new Error(`listening is not ${want} within ${ms} ms`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      };
       expect((await get(app, '/health/ready')).res.statusCode).toBe(200);
       expect(await listening()).toBe(false);
 
       proxy.speak();
-      await until(true, 3000);
+      await eventually(async () => expect(await listening()).toBe(true), 3000);
       await app.listen(0, '127.0.0.1');
       const stream = await Stream.open(await app.getUrl(), 'listener_user');
       expect(stream.response.status).toBe(200);
@@ -251,7 +228,7 @@ describe('the change listener’s connection (DATABASE_DIRECT_URL)', () => {
       expect(await listening()).toBe(false);
 
       proxy.speak();
-      await until(true, 4000);
+      await eventually(async () => expect(await listening()).toBe(true), 4000);
     } finally {
       if (app) {
         app.getHttpServer().closeAllConnections();
